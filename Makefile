@@ -1,0 +1,27 @@
+# Parcours: `make run` starts everything on 127.0.0.1, `make test` runs the whole suite.
+SHELL := /bin/bash
+STACK := deploy/stack.sh
+PYTEST_ARGS ?=
+
+.PHONY: run down clean test status install infra bench
+run:            ## install what is missing, start PostgreSQL, Kafka and the three services
+	@$(STACK) up
+
+down:           ## stop everything (data stays in .data/)
+	@$(STACK) down
+
+clean:          ## stop everything and delete the data directory
+	@$(STACK) clean
+
+status:
+	@$(STACK) status
+
+install:
+	@$(STACK) install
+
+infra:
+	@$(STACK) infra
+
+test: run       ## the same set-up, then the whole suite against real PostgreSQL and Kafka
+	@mkdir -p test-artifacts
+	@.venv/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

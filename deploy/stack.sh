@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Starts and stops Parcours' infrastructure and services as plain processes on 127.0.0.1.
+# Every step is idempotent: what already runs is reused. Usage: deploy/stack.sh install|infra|services|up|down|clean|status
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DATA="${PARCOURS_DATA_DIR:-$ROOT/.data}"
+CACHE="${PARCOURS_CACHE_DIR:-$HOME/.cache/parcours}"
+KAFKA_VERSION=3.9.1
+KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION/libs"
+PG_HOST=127.0.0.1
+PG_PORT="${PARCOURS_PG_PORT:-5432}"
+PG_USER=parcours
+PG_DB="${PARCOURS_PG_DB:-parcours}"
+KAFKA_PORT="${PARCOURS_KAFKA_PORT:-9092}"
+CONTROLLER_PORT="${PARCOURS_KAFKA_CONTROLLER_PORT:-9093}"
+CONTRACTS_PORT="${PARCOURS_CONTRACTS_PORT:-8001}"
+FINANCING_PORT="${PARCOURS_FINANCING_PORT:-8002}"
+QUALITY_PORT="${PARCOURS_QUALITY_PORT:-8003}"
+VENV="$ROOT/.venv"
+PY="${PARCOURS_PYTHON:-python3.11}"
+export PARCOURS_DATABASE_URL="${PARCOURS_DATABASE_URL:-postgresql+asyncpg://$PG_USER@$PG_HOST:$PG_PORT/$PG_DB}"
+export PARCOURS_KAFKA_BOOTSTRAP="${PARCOURS_KAFKA_BOOTSTRAP:-127.0.0.1:$KAFKA_PORT}"
+mkdir -p "$DATA/run" "$DATA/log"
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+  local limit=$1 what=$2; shift 2
+  for _ in $(seq 1 $((limit * 5))); do "$@" && return 0; sleep 0.2; done
+  log "timed out waiting for $what"; return 1
+}
+pg_bin() {
+  local d; d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -n "$d" ] && echo "$d"
+}
+
+install_python() {
+  if [ ! -x "$VENV/bin/python" ]; then log "creating virtualenv"; "$PY" -m venv "$VENV"; fi
+  local stamp="$VENV/.installed-$(sha1sum "$ROOT/pyproject.toml" | cut -c1-12)"
+  if [ ! -f "$stamp" ]; then
+    log "installing Python packages"
+    "$VENV/bin/pip" install -q --upgrade pip
+    "$VENV/bin/pip" install -q -e "$ROOT[test]"
+    touch "$stamp"
+  fi
+}
+
+install_postgres() {
+  if [ -z "$(pg_bin)" ]; then
+    log "installing PostgreSQL from the OS packages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+}
+
+install_kafka() {
+  if [ ! -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ]; then
+    command -v java >/dev/null || { log "Java 17 is required for Kafka"; exit 1; }
+    log "resolving Kafka $KAFKA_VERSION jars from Maven Central"
+    mkdir -p "$KAFKA_LIBS"
+    mvn -B -q -f "$ROOT/deploy/kafka/pom.xml" dependency:copy-dependencies \
+      -DoutputDirectory="$KAFKA_LIBS" -DincludeScope=runtime
+  fi
+}
+
+install() { install_python; install_postgres; install_kafka; }
+
+start_postgres() {
+  local bin; bin=$(pg_bin)
+  local pgdata="$DATA/pg"
+  if ! "$bin/pg_isready" -q -h $PG_HOST -p "$PG_PORT"; then
+    if [ ! -f "$pgdata/PG_VERSION" ]; then
+      log "initialising a PostgreSQL cluster in $pgdata"
+      mkdir -p "$pgdata"; [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$pgdata"
+      as_pg "$bin/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 >/dev/null
+      cat >> "$pgdata/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$pgdata'
+max_connections = 300
+shared_buffers = 256MB
+fsync = ${PARCOURS_PG_FSYNC:-on}
+CONF
+    fi
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$DATA/log" 2>/dev/null || true
+    log "starting PostgreSQL on $PG_HOST:$PG_PORT"
+    as_pg "$bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -o "-p $PG_PORT" start >/dev/null
+  fi
+  wait_for 30 PostgreSQL "$bin/pg_isready" -q -h $PG_HOST -p "$PG_PORT"
+  local psql=("$bin/psql" -h $PG_HOST -p "$PG_PORT" -U postgres -qtA)
+  if [ "$("${psql[@]}" -c "select 1 from pg_roles where rolname='$PG_USER'")" != 1 ]; then
+    "${psql[@]}" -c "create role $PG_USER login createdb" >/dev/null
+  fi
+  if [ "$("${psql[@]}" -c "select 1 from pg_database where datname='$PG_DB'")" != 1 ]; then
+    "${psql[@]}" -c "create database $PG_DB owner $PG_USER" >/dev/null
+  fi
+}
+
+start_kafka() {
+  if port_open "$KAFKA_PORT"; then return 0; fi
+  local kdir="$DATA/kafka"; mkdir -p "$kdir"
+  sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" -e "s|@CONTROLLER_PORT@|$CONTROLLER_PORT|g" \
+      -e "s|@LOG_DIR@|$kdir/logs|g" "$ROOT/deploy/kafka/server.properties.in" > "$kdir/server.properties"
+  local cp="$KAFKA_LIBS/*"
+  local jopts=(-Xms256m -Xmx768m -XX:+UseG1GC -Dlog4j.configuration="file:$ROOT/deploy/kafka/log4j.properties")
+  if [ ! -f "$kdir/logs/meta.properties" ]; then
+    log "formatting Kafka KRaft storage"
+    java "${jopts[@]}" -cp "$cp" kafka.tools.StorageTool format -t "$(cat /proc/sys/kernel/random/uuid | tr -d - | head -c 22)" \
+      -c "$kdir/server.properties" --ignore-formatted >/dev/null
+  fi
+  log "starting Kafka $KAFKA_VERSION (KRaft) on 127.0.0.1:$KAFKA_PORT"
+  nohup java "${jopts[@]}" -cp "$cp" kafka.Kafka "$kdir/server.properties" > "$DATA/log/kafka.log" 2>&1 &
+  echo $! > "$DATA/run/kafka.pid"
+  wait_for 90 Kafka port_open "$KAFKA_PORT"
+}
+
+migrate() { "$VENV/bin/parcours" db upgrade; }
+
+start_service() { # name port
+  local name=$1 port=$2 pidf="$DATA/run/$1.pid"
+  if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then return 0; fi
+  if port_open "$port"; then log "port $port is taken by another process"; exit 1; fi
+  log "starting $name on 127.0.0.1:$port"
+  nohup "$VENV/bin/uvicorn" --factory "services.$name.api.app:create_app" --host 127.0.0.1 --port "$port" \
+    --no-access-log > "$DATA/log/$name.log" 2>&1 &
+  echo $! > "$pidf"
+}
+
+ready() { curl -fsS "http://127.0.0.1:$1/health/ready" >/dev/null 2>&1; }
+
+services() {
+  start_service contracts "$CONTRACTS_PORT"
+  start_service financing "$FINANCING_PORT"
+  start_service quality "$QUALITY_PORT"
+  for p in "$CONTRACTS_PORT" "$FINANCING_PORT" "$QUALITY_PORT"; do wait_for 60 "service on $p" ready "$p"; done
+}
+
+infra() { install; start_postgres; start_kafka; migrate; }
+
+up() {
+  infra
+  "$VENV/bin/parcours" demo load
+  services
+  cat <<MSG
+Parcours is running:
+  contracts  http://127.0.0.1:$CONTRACTS_PORT/docs
+  financing  http://127.0.0.1:$FINANCING_PORT/docs
+  quality    http://127.0.0.1:$QUALITY_PORT/docs
+  PostgreSQL 127.0.0.1:$PG_PORT (database $PG_DB), Kafka 127.0.0.1:$KAFKA_PORT
+  logs in $DATA/log; demo keys in $DATA/demo-keys.txt
+MSG
+}
+
+stop_pid() { # name
+  local pidf="$DATA/run/$1.pid"
+  [ -f "$pidf" ] || return 0
+  local pid; pid=$(cat "$pidf")
+  if kill -0 "$pid" 2>/dev/null; then
+    log "stopping $1"; kill "$pid"
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidf"
+}
+
+down() {
+  for s in contracts financing quality kafka; do stop_pid "$s"; done
+  local bin; bin=$(pg_bin)
+  if [ -f "$DATA/pg/postmaster.pid" ]; then log "stopping PostgreSQL"; as_pg "$bin/pg_ctl" -D "$DATA/pg" -m fast -w stop >/dev/null || true; fi
+}
+
+clean() { down; rm -rf "$DATA"; }
+
+status() {
+  for p in "$CONTRACTS_PORT" "$FINANCING_PORT" "$QUALITY_PORT"; do
+    if ready "$p"; then echo "127.0.0.1:$p ready"; else echo "127.0.0.1:$p down"; fi
+  done
+}
+
+"${1:-up}"

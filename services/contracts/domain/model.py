@@ -1,0 +1,86 @@
+"""The data of ``contract.signed`` (contrat d'apprentissage conclu), as the API takes it.
+
+Unknown fields are refused. Dates are ISO dates; money is a decimal string.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Id = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Apprentice(Strict):
+    """Apprenti (pseudonymous id)."""
+    id: str = Id
+    birth_date: date
+    rqth: bool = False
+    high_level_athlete: bool = False
+    business_creation_project: bool = False
+    lower_secondary_completed: bool = False
+
+
+class Employer(Strict):
+    """Employeur."""
+    siret: str = Field(min_length=1, max_length=20)
+    idcc: str = Field(min_length=1, max_length=8)
+    name: str | None = Field(default=None, max_length=200)
+    public_sector: bool = False
+
+
+class Cfa(Strict):
+    uai: str = Field(min_length=1, max_length=10)
+    siret: str | None = Field(default=None, max_length=20)
+
+
+class Certification(Strict):
+    rncp: str = Field(min_length=1, max_length=20)
+    diploma_code: str | None = Field(default=None, max_length=20)
+    level: int | None = Field(default=None, ge=1, le=8)
+    title: str | None = Field(default=None, max_length=300)
+
+
+class Master(Strict):
+    """Maître d'apprentissage."""
+    birth_date: date | None = None
+    name: str | None = Field(default=None, max_length=200)
+
+
+class DurationAdjustment(Strict):
+    kind: Literal["reduction", "extension"]
+    tripartite_convention: bool = False
+    justification: str | None = Field(default=None, max_length=500)
+
+
+class RemunerationYear(Strict):
+    year: int = Field(ge=1, le=4)
+    pct_smic: Decimal = Field(ge=0, le=200)
+
+
+class ContractTerms(Strict):
+    """The body of ``POST /v1/contracts``: ``contract.signed`` data without ``contract_id``."""
+    apprentice: Apprentice
+    employer: Employer
+    opco: str | None = Field(default=None, max_length=20)
+    cfa: Cfa
+    certification: Certification
+    master: Master | None = None
+    signed_on: date
+    start_date: date
+    planned_end_date: date
+    training_hours: int | None = Field(default=None, ge=0, le=10000)
+    weekly_work_hours: Decimal | None = Field(default=None, ge=0, le=60)
+    contract_type: Literal["11", "21", "22", "23"]
+    previous_contract_id: str | None = Field(default=None, max_length=64)
+    training_started_on: date | None = None
+    duration_adjustment: DurationAdjustment | None = None
+    derogation_codes: list[str] = Field(default_factory=list, max_length=20)
+    remuneration: list[RemunerationYear] = Field(default_factory=list, max_length=4)
+    remote_training_share_at_least_80_percent: bool = False

@@ -1,0 +1,37 @@
+"""Month arithmetic of the funding rules ("mois glissants", financing.md section 2).
+
+Month k of a period starting on day D begins on the same day-of-month k calendar months later;
+when that month has no such day, on the first day of the next month. This is deliberately not a
+library's clamping month addition (2024-01-31 + 1 month is 2024-03-01 here, not 2024-02-29).
+"""
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+
+
+def add_months(d: date, n: int) -> date:
+    """``d`` moved by ``n`` calendar months (n may be negative), overflowing to the 1st."""
+    months = d.year * 12 + (d.month - 1) + n
+    year, month = divmod(months, 12)
+    month += 1
+    if d.day <= calendar.monthrange(year, month)[1]:
+        return date(year, month, d.day)
+    return date(year + (month == 12), month % 12 + 1, 1)
+
+
+def months_started(start: date, end: date) -> int:
+    """The smallest n >= 1 such that start + n months > end ("chaque mois débuté")."""
+    if end < start:
+        raise ValueError("end before start")
+    n = max(1, (end.year - start.year) * 12 + end.month - start.month - 1)
+    while add_months(start, n) <= end:
+        n += 1
+    while n > 1 and add_months(start, n - 1) > end:
+        n -= 1
+    return n
+
+
+def last_day_of_months(start: date, n: int) -> date:
+    """The last day of the n-th month from ``start`` (start + n months - 1 day)."""
+    return add_months(start, n) - timedelta(days=1)

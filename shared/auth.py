@@ -1,0 +1,104 @@
+"""API keys: random, shown once, stored hashed (SHA-256 of a 256-bit secret), revocable, each
+with a role (cfa, opco, ops) and an organisation (CFA UAI or SIRET, OPCO code, ops name)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Column, DateTime, MetaData, Table, Text, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.api.problems import Problem
+
+Role = Literal["cfa", "opco", "ops"]
+ROLES = ("cfa", "opco", "ops")
+PREFIX = "prc_"
+_md = MetaData(schema="auth")
+api_keys = Table("api_keys", _md,
+                 Column("key_id", Text, primary_key=True),
+                 Column("key_hash", Text, nullable=False),
+                 Column("role", Text, nullable=False),
+                 Column("org", Text, nullable=False),
+                 Column("label", Text),
+                 Column("created_at", DateTime(timezone=True), server_default=func.now()),
+                 Column("revoked_at", DateTime(timezone=True)))
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    role: str
+    org: str
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+async def create_key(conn: AsyncConnection, role: str, org: str, label: str | None = None) -> tuple[str, str]:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if not org.strip():
+        raise ValueError("an organisation is required")
+    key_id = secrets.token_hex(6)
+    raw = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+    await conn.execute(api_keys.insert().values(key_id=key_id, key_hash=_hash(raw), role=role,
+                                                org=org.strip(), label=label))
+    return key_id, raw
+
+
+async def revoke_key(conn: AsyncConnection, key_id: str) -> bool:
+    res = await conn.execute(update(api_keys).where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+                             .values(revoked_at=datetime.now(timezone.utc)))
+    return res.rowcount == 1
+
+
+async def list_keys(conn: AsyncConnection):
+    rows = await conn.execute(select(api_keys.c.key_id, api_keys.c.role, api_keys.c.org, api_keys.c.label,
+                                     api_keys.c.created_at, api_keys.c.revoked_at).order_by(api_keys.c.created_at))
+    return rows.all()
+
+
+async def authenticate(conn: AsyncConnection, raw: str) -> Principal | None:
+    if not raw.startswith(PREFIX) or len(raw) < len(PREFIX) + 14 or len(raw) > 200:
+        return None
+    key_id = raw[len(PREFIX):len(PREFIX) + 12]
+    row = (await conn.execute(select(api_keys.c.key_hash, api_keys.c.role, api_keys.c.org, api_keys.c.revoked_at)
+                              .where(api_keys.c.key_id == key_id))).first()
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, _hash(raw)):
+        return None
+    return Principal(key_id, row.role, row.org)
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API key issued by `parcours keys create`.")
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, "unauthorized", "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def current_principal(request: Request,
+                            creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise _unauthorized("An API key is required: Authorization: Bearer <key>.")
+    async with request.app.state.engine.connect() as conn:
+        principal = await authenticate(conn, creds.credentials)
+    if principal is None:
+        raise _unauthorized("The API key is unknown or revoked.")
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    if principal.role not in roles:
+        raise Problem(403, "forbidden-role", "Forbidden",
+                      f"This action needs a {' or '.join(roles)} key; this key's role is {principal.role}.")

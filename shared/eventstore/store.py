@@ -1,0 +1,116 @@
+"""PostgreSQL event store: optimistic, multi-stream atomic appends and a gap-free global feed.
+
+Reading in commit order follows the xid8 rule: only rows whose ``transaction_id`` is below the
+oldest transaction still running (``pg_snapshot_xmin``) are visible to a tailing reader, read in
+``(transaction_id, global_position)`` order, so a transaction that commits late with a lower
+position can never be skipped.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Iterable, Sequence
+
+from sqlalchemy import Text, cast, func, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.eventstore.model import (ConcurrencyConflict, Cursor, DuplicateEvent, RecordedEvent,
+                                     StreamAppend)
+from shared.eventstore.tables import store_tables
+
+
+class EventStore:
+    def __init__(self, schema: str):
+        self.tables = store_tables(schema)
+        e = self.tables.events
+        self._columns = (e.c.global_position, cast(e.c.transaction_id, Text).label("transaction_id"),
+                         e.c.stream_id, e.c.stream_version, e.c.event_id, e.c.type, e.c.schema_version,
+                         e.c.data, e.c.metadata, e.c.recorded_at)
+
+    # -- writing -----------------------------------------------------------------------------
+    async def append(self, conn: AsyncConnection, appends: Sequence[StreamAppend]) -> list[RecordedEvent]:
+        """Append to one or more streams in the caller's transaction, checking each expected
+        version. Raises ConcurrencyConflict (nothing is written) or DuplicateEvent."""
+        e = self.tables.events
+        ids = [a.stream_id for a in appends]
+        rows = await conn.execute(
+            select(e.c.stream_id, func.max(e.c.stream_version))
+            .where(e.c.stream_id.in_(ids)).group_by(e.c.stream_id))
+        current = {sid: v for sid, v in rows}
+        values = []
+        for a in appends:
+            actual = current.get(a.stream_id, 0)
+            if actual != a.expected_version:
+                raise ConcurrencyConflict(a.stream_id, a.expected_version, actual)
+            for i, ev in enumerate(a.events, start=1):
+                values.append(dict(stream_id=a.stream_id, stream_version=a.expected_version + i,
+                                   event_id=ev.event_id, type=ev.type, schema_version=ev.schema_version,
+                                   data=ev.data, metadata=ev.metadata))
+        if not values:
+            return []
+        try:
+            async with conn.begin_nested():
+                result = await conn.execute(insert(e).values(values).returning(*self._columns))
+        except IntegrityError as exc:
+            if "events_event_id_key" in str(exc.orig):
+                raise DuplicateEvent(str(exc.orig)) from None
+            first = appends[0]
+            raise ConcurrencyConflict(first.stream_id, first.expected_version) from None
+        return [_recorded(r) for r in result]
+
+    # -- reading -----------------------------------------------------------------------------
+    async def read_stream(self, conn: AsyncConnection, stream_id: str, *,
+                          recorded_until=None) -> list[RecordedEvent]:
+        e = self.tables.events
+        q = select(*self._columns).where(e.c.stream_id == stream_id)
+        if recorded_until is not None:
+            q = q.where(e.c.recorded_at <= recorded_until)
+        rows = await conn.execute(q.order_by(e.c.stream_version))
+        return [_recorded(r) for r in rows]
+
+    async def read_streams(self, conn: AsyncConnection, stream_ids: Iterable[str]) -> dict[str, list[RecordedEvent]]:
+        e = self.tables.events
+        ids = list(stream_ids)
+        out: dict[str, list[RecordedEvent]] = {sid: [] for sid in ids}
+        rows = await conn.execute(select(*self._columns).where(e.c.stream_id.in_(ids))
+                                  .order_by(e.c.stream_id, e.c.stream_version))
+        for r in rows:
+            out[r.stream_id].append(_recorded(r))
+        return out
+
+    async def stream_version(self, conn: AsyncConnection, stream_id: str) -> int:
+        e = self.tables.events
+        v = await conn.scalar(select(func.max(e.c.stream_version)).where(e.c.stream_id == stream_id))
+        return v or 0
+
+    async def read_all(self, conn: AsyncConnection, after: Cursor = Cursor(), limit: int = 1000) -> list[RecordedEvent]:
+        """Events committed after ``after``, in commit order, never skipping a late commit."""
+        e = self.tables.events
+        q = (select(*self._columns)
+             .where(tuple_(e.c.transaction_id, e.c.global_position)
+                    > tuple_(text(f"'{int(after.transaction_id)}'::xid8"), after.global_position))
+             .where(e.c.transaction_id < text("pg_snapshot_xmin(pg_current_snapshot())"))
+             .order_by(e.c.transaction_id, e.c.global_position).limit(limit))
+        return [_recorded(r) for r in await conn.execute(q)]
+
+    async def cursor_at(self, conn: AsyncConnection, global_position: int) -> Cursor | None:
+        """The commit-order cursor of the event at ``global_position`` (None when absent)."""
+        if global_position <= 0:
+            return Cursor()
+        e = self.tables.events
+        tx = await conn.scalar(select(cast(e.c.transaction_id, Text))
+                               .where(e.c.global_position == global_position))
+        return None if tx is None else Cursor(int(tx), global_position)
+
+    async def find_event(self, conn: AsyncConnection, event_id: uuid.UUID) -> RecordedEvent | None:
+        e = self.tables.events
+        row = (await conn.execute(select(*self._columns).where(e.c.event_id == event_id))).first()
+        return _recorded(row) if row else None
+
+
+def _recorded(r) -> RecordedEvent:
+    return RecordedEvent(
+        global_position=r.global_position, transaction_id=int(r.transaction_id), stream_id=r.stream_id,
+        stream_version=r.stream_version, event_id=r.event_id, type=r.type,
+        schema_version=r.schema_version, data=r.data, metadata=r.metadata, recorded_at=r.recorded_at)

@@ -1,0 +1,121 @@
+"""Outbox relay: publishes a service's event store to Kafka in commit order.
+
+The relay reads the store with the gap-free rule, sends a batch with an idempotent producer
+(acks=all, in order per key), and records its checkpoint only once the broker acknowledged the
+whole batch. A crash between the two publishes the batch again (consumers dedupe by id);
+nothing is lost and nothing of one key is reordered. One relay runs per store: a PostgreSQL
+advisory lock elects it.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.envelope import CONTENT_TYPE, encode, to_cloudevent
+from shared.eventstore.model import Cursor
+from shared.eventstore.store import EventStore
+from shared.observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG
+
+log = structlog.get_logger("relay")
+CRASH_ENV = "PARCOURS_RELAY_CRASH_AFTER_PUBLISH"  # fault injection for the kill test
+
+
+def make_producer(bootstrap: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all",
+                            linger_ms=2, max_batch_size=256 * 1024, request_timeout_ms=30000)
+
+
+class OutboxRelay:
+    def __init__(self, engine: AsyncEngine, store: EventStore, producer: AIOKafkaProducer,
+                 topic: str, source: str, *, batch_size: int = 1000, idle_seconds: float = 0.05):
+        self.engine, self.store, self.producer = engine, store, producer
+        self.topic, self.source = topic, source
+        self.batch_size, self.idle_seconds = batch_size, idle_seconds
+        self.name = f"relay:{topic}"
+        self._cp = store.tables.checkpoints
+
+    async def checkpoint(self) -> Cursor:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(self._cp.c.transaction_id, self._cp.c.global_position)
+                                      .where(self._cp.c.name == self.name))).first()
+        return Cursor(int(row[0]), row[1]) if row else Cursor()
+
+    async def _save(self, cursor: Cursor) -> None:
+        stmt = insert(self._cp).values(name=self.name, transaction_id=str(cursor.transaction_id),
+                                       global_position=cursor.global_position)
+        stmt = stmt.on_conflict_do_update(index_elements=[self._cp.c.name], set_={
+            "transaction_id": stmt.excluded.transaction_id,
+            "global_position": stmt.excluded.global_position, "updated_at": func.now()})
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def run_once(self) -> int:
+        """Publish the next batch; returns how many events were published."""
+        cursor = await self.checkpoint()
+        async with self.engine.connect() as conn:
+            events = await self.store.read_all(conn, cursor, self.batch_size)
+        if not events:
+            return 0
+        headers = [("content-type", CONTENT_TYPE.encode())]
+        futures = []
+        for ev in events:
+            ce = to_cloudevent(ev, self.source)
+            futures.append(await self.producer.send(
+                self.topic, encode(ce), key=ce["partitionkey"].encode(), headers=headers))
+        await asyncio.gather(*futures)
+        EVENTS_PUBLISHED.labels(self.topic).inc(len(events))
+        if os.environ.get(CRASH_ENV):
+            log.warning("relay.crash_injected", after_events=len(events))
+            os._exit(137)
+        await self._save(events[-1].cursor)
+        return len(events)
+
+    async def backlog(self) -> int:
+        cursor = await self.checkpoint()
+        e = self.store.tables.events
+        async with self.engine.connect() as conn:
+            n = await conn.scalar(select(func.count()).select_from(e).where(
+                e.c.global_position > cursor.global_position))
+        OUTBOX_BACKLOG.labels(self.topic).set(n or 0)
+        return n or 0
+
+    async def run_until_idle(self) -> int:
+        total = 0
+        while (n := await self.run_once()):
+            total += n
+        return total
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay forever (until ``stop``), as the elected relay of this store."""
+        async with self.engine.connect() as lock_conn:
+            key = f"parcours:{self.name}:{self.store.tables.schema}"
+            while not stop.is_set():
+                got = await lock_conn.scalar(select(func.pg_try_advisory_lock(func.hashtext(key))))
+                await lock_conn.commit()
+                if got:
+                    break
+                await _wait(stop, 1.0)
+            log.info("relay.elected", topic=self.topic)
+            while not stop.is_set():
+                try:
+                    n = await self.run_once()
+                except Exception:  # the broker or the database is away: retry, never skip
+                    log.exception("relay.batch_failed")
+                    n = 0
+                    await _wait(stop, 1.0)
+                if n == 0:
+                    await _wait(stop, self.idle_seconds)
+            await lock_conn.execute(text("SELECT pg_advisory_unlock_all()"))
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass

@@ -1,0 +1,51 @@
+"""JSON logs (structlog) and Prometheus metrics shared by the services."""
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+import structlog
+from prometheus_client import Counter, Gauge, Histogram
+
+REQUEST_LATENCY = Histogram("parcours_http_request_seconds", "HTTP request latency",
+                            ["service", "method", "route", "status"])
+EVENTS_APPENDED = Counter("parcours_events_appended_total", "Events appended to the store", ["service"])
+EVENTS_PUBLISHED = Counter("parcours_events_published_total", "Events published to Kafka", ["topic"])
+EVENTS_CONSUMED = Counter("parcours_events_consumed_total", "Events applied by a consumer", ["consumer"])
+EVENTS_DEAD_LETTERED = Counter("parcours_events_dead_lettered_total", "Records sent to a DLQ", ["consumer"])
+CONSUMER_LAG = Gauge("parcours_consumer_lag", "Records behind the end of the partition",
+                     ["consumer", "topic", "partition"])
+OUTBOX_BACKLOG = Gauge("parcours_outbox_backlog", "Events not yet published", ["topic"])
+
+_SECRET = re.compile(r"(Bearer\s+)\S+|(prc_[A-Za-z0-9_-]{6})[A-Za-z0-9_-]+", re.I)
+_PERSONAL_KEYS = {"birth_date", "authorization", "api_key", "key", "password", "name", "first_name",
+                  "last_name"}
+
+
+def _scrub_value(value):
+    if isinstance(value, str):
+        return _SECRET.sub(lambda m: (m.group(1) or m.group(2)) + "***", value)
+    if isinstance(value, dict):
+        return {k: ("***" if k.lower() in _PERSONAL_KEYS else _scrub_value(v)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub_value(v) for v in value]
+    return value
+
+
+def scrub(_, __, event_dict):
+    """Never log keys, tokens or personal data (names, birth dates)."""
+    return {k: ("***" if k.lower() in _PERSONAL_KEYS else _scrub_value(v)) for k, v in event_dict.items()}
+
+
+def configure_logging(level: str = "INFO") -> None:
+    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper())
+    structlog.configure(
+        processors=[structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
+                    structlog.processors.TimeStamper(fmt="iso", utc=True),
+                    structlog.processors.format_exc_info, scrub,
+                    structlog.processors.JSONRenderer()],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(),
+        cache_logger_on_first_use=True,
+    )

@@ -1,0 +1,36 @@
+"""Settings read from the environment (prefix ``PARCOURS_``), one object for every service."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARCOURS_", extra="ignore")
+
+    database_url: str = "postgresql+asyncpg://parcours@127.0.0.1:5432/parcours"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    # Prefixed to every topic name; tests use a fresh prefix so runs never collide.
+    topic_prefix: str = ""
+    topic_partitions: int = 6
+    reference_data_dir: Path = REPO_ROOT.parent / "shared" / "data"
+    log_level: str = "INFO"
+    # Background workers (outbox relay, consumers, scheduler) start with the app unless disabled.
+    run_workers: bool = True
+    relay_batch_size: int = 1000
+    relay_idle_seconds: float = 0.05
+    consumer_batch_size: int = 1000
+    statement_timeout_ms: int = 15000
+    max_body_bytes: int = 1_000_000
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
