@@ -1,0 +1,62 @@
+import pytest
+
+from shared.auth import create_key
+from shared.db import make_engine
+from tests.support import (CFA_A, CFA_B, OPCO_X, OPCO_Y, Keys, create_database, drop_database,
+                           running, test_settings)
+
+
+@pytest.fixture(scope="session")
+async def database_url():
+    url = await create_database()
+    yield url
+    await drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def settings(database_url):
+    return test_settings(database_url)
+
+
+@pytest.fixture(scope="session")
+async def engine(settings):
+    eng = make_engine(settings)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture(scope="session")
+async def keys(engine):
+    async with engine.begin() as conn:
+        made = {}
+        for name, role, org in [("cfa_a", "cfa", CFA_A), ("cfa_b", "cfa", CFA_B), ("opco_x", "opco", OPCO_X),
+                                ("opco_y", "opco", OPCO_Y), ("ops", "ops", "ops")]:
+            made[name] = (await create_key(conn, role, org))[1]
+    return Keys(**made)
+
+
+@pytest.fixture(scope="session")
+async def contracts(settings):
+    from services.contracts.api.app import create_app
+    app = create_app(settings)
+    async with running(app) as client:
+        client.app = app
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def financing(settings):
+    from services.financing.api.app import create_app
+    app = create_app(settings)
+    async with running(app) as client:
+        client.app = app
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def quality(settings):
+    from services.quality.api.app import create_app
+    app = create_app(settings)
+    async with running(app) as client:
+        client.app = app
+        yield client

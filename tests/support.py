@@ -1,0 +1,98 @@
+"""Helpers for tests against the real PostgreSQL and Kafka started by `make test`."""
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+from shared.migrations import upgrade_all
+from shared.settings import Settings, get_settings
+
+CFA_A, CFA_B, OPCO_X, OPCO_Y = "0751234J", "0931234K", "ATLAS", "AKTO"
+
+
+def base_url() -> str:
+    return get_settings().database_url
+
+
+async def create_database(prefix: str = "t") -> str:
+    """A fresh, migrated database; returns its SQLAlchemy URL."""
+    url = make_url(base_url())
+    name = f"parcours_{prefix}_{secrets.token_hex(4)}"
+    conn = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=url.database)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    new = url.set(database=name).render_as_string(hide_password=False)
+    await asyncio.to_thread(upgrade_all, new)
+    return new
+
+
+async def drop_database(sqlalchemy_url: str) -> None:
+    url = make_url(sqlalchemy_url)
+    conn = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=make_url(base_url()).database)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def test_settings(database_url: str, **overrides: Any) -> Settings:
+    return Settings(database_url=database_url, topic_prefix=f"t{secrets.token_hex(4)}.",
+                    topic_partitions=3, relay_idle_seconds=0.01, **overrides)
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0, what: str = "condition"):
+    """Re-evaluate ``check`` until it returns a truthy value; fail after ``timeout`` seconds.
+    Used to wait for asynchronous delivery (Kafka), never as a fixed delay."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+@dataclass
+class Keys:
+    cfa_a: str
+    cfa_b: str
+    opco_x: str
+    opco_y: str
+    ops: str
+
+    @staticmethod
+    def header(key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
+
+
+@asynccontextmanager
+async def running(app):
+    """Run an app's lifespan (engine, workers) and yield an HTTP client bound to it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+def contract_terms(**over: Any) -> dict[str, Any]:
+    body = {
+        "apprentice": {"id": f"app-{secrets.token_hex(6)}", "birth_date": "2005-03-14"},
+        "employer": {"siret": "12345678200010", "idcc": "1486"},
+        "cfa": {"uai": CFA_A, "siret": "98765432400019"},
+        "certification": {"rncp": "RNCP35185", "level": 5},
+        "signed_on": "2024-09-20", "start_date": "2024-09-28", "planned_end_date": "2025-10-03",
+        "contract_type": "11",
+    }
+    body.update(over)
+    return body
