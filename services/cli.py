@@ -107,3 +107,7 @@ def relay_run(until_idle: bool = typer.Option(False, help="stop once everything 
 
 def main():
     app()
+
+
+if __name__ == "__main__":
+    main()

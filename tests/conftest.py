@@ -3,7 +3,7 @@ import pytest
 from shared.auth import create_key
 from shared.db import make_engine
 from tests.support import (CFA_A, CFA_B, OPCO_X, OPCO_Y, Keys, create_database, drop_database,
-                           running, test_settings)
+                           running, settings_for)
 
 
 @pytest.fixture(scope="session")
@@ -15,7 +15,7 @@ async def database_url():
 
 @pytest.fixture(scope="session")
 async def settings(database_url):
-    return test_settings(database_url)
+    return settings_for(database_url)
 
 
 @pytest.fixture(scope="session")

@@ -45,7 +45,7 @@ async def drop_database(sqlalchemy_url: str) -> None:
         await conn.close()
 
 
-def test_settings(database_url: str, **overrides: Any) -> Settings:
+def settings_for(database_url: str, **overrides: Any) -> Settings:
     return Settings(database_url=database_url, topic_prefix=f"t{secrets.token_hex(4)}.",
                     topic_partitions=3, relay_idle_seconds=0.01, **overrides)
 
