@@ -106,7 +106,7 @@ start_kafka() {
   if [ ! -f "$kdir/logs/meta.properties" ]; then
     log "formatting Kafka KRaft storage"
     java "${jopts[@]}" -cp "$cp" kafka.tools.StorageTool format -t "$(cat /proc/sys/kernel/random/uuid | tr -d - | head -c 22)" \
-      -c "$kdir/server.properties" --ignore-formatted >/dev/null
+      -c "$kdir/server.properties" --ignore-formatted > "$DATA/log/kafka-format.log" 2>&1
   fi
   log "starting Kafka $KAFKA_VERSION (KRaft) on 127.0.0.1:$KAFKA_PORT"
   nohup java "${jopts[@]}" -cp "$cp" kafka.Kafka "$kdir/server.properties" > "$DATA/log/kafka.log" 2>&1 &
