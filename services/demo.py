@@ -8,7 +8,7 @@ from shared.auth import create_key
 from shared.db import make_engine
 from shared.settings import REPO_ROOT, get_settings
 
-DEMO_KEYS = [("cfa", "0751234J"), ("cfa", "0931234K"), ("opco", "ATLAS"), ("opco", "AKTO"), ("ops", "ops")]
+DEMO_KEYS = [("cfa", "0751234J"), ("cfa", "0931234L"), ("opco", "ATLAS"), ("opco", "AKTO"), ("ops", "ops")]
 
 
 async def load_demo() -> str:

@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     run_workers: bool = True
     relay_batch_size: int = 1000
     relay_idle_seconds: float = 0.05
+    scheduler_interval_seconds: float = 60.0
     consumer_batch_size: int = 1000
     statement_timeout_ms: int = 15000
     max_body_bytes: int = 1_000_000

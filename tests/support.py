@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from shared.migrations import upgrade_all
 from shared.settings import Settings, get_settings
 
-CFA_A, CFA_B, OPCO_X, OPCO_Y = "0751234J", "0931234K", "ATLAS", "AKTO"
+CFA_A, CFA_B, OPCO_X, OPCO_Y = "0751234J", "0931234L", "ATLAS", "AKTO"
 
 
 def base_url() -> str:

@@ -1,4 +1,4 @@
-"""The contracts read model (updated in the same transaction as each append)."""
+"""The contracts read model and deadlines (updated in the same transaction as each append)."""
 from sqlalchemy import Column, Date, DateTime, Integer, MetaData, Table, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -17,3 +17,7 @@ contracts = Table("contracts", md,
                   Column("planned_end_date", Date, nullable=False),
                   Column("state", JSONB, nullable=False),
                   Column("updated_at", DateTime(timezone=True), server_default=func.now()))
+deadlines = Table("deadlines", md,
+                  Column("contract_id", Text, primary_key=True),
+                  Column("kind", Text, primary_key=True),
+                  Column("due_on", Date, nullable=False))

@@ -1,34 +1,26 @@
-"""Unit of work of the contracts service: one PostgreSQL transaction around a command, with
-the event store and the read model."""
+"""The contracts repository inside one PostgreSQL transaction: the stream, the read model and
+the deadlines change together."""
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.contracts.adapters.tables import SCHEMA, contracts
-from services.contracts.domain.state import ContractState, fold
-from shared.eventstore.model import StreamAppend
+from services.contracts.adapters.tables import SCHEMA, contracts, deadlines
+from services.contracts.domain.lifecycle import deadlines as running_deadlines
+from services.contracts.domain.state import ContractState, apply, fold
+from shared.eventstore.model import NewEvent, StreamAppend
 from shared.eventstore.store import EventStore
+from shared.observability import EVENTS_APPENDED
 
 store = EventStore(SCHEMA)
 
 
 class ContractsUnitOfWork:
-    def __init__(self, engine: AsyncEngine):
-        self.engine = engine
-        self.conn: AsyncConnection | None = None
-        self.recorded = []
-
-    async def __aenter__(self):
-        self._ctx = self.engine.begin()
-        self.conn = await self._ctx.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc):
-        return await self._ctx.__aexit__(*exc)
+    def __init__(self, conn: AsyncConnection):
+        self.conn = conn
 
     async def load(self, contract_id: str) -> ContractState | None:
         events = await store.read_stream(self.conn, contract_id)
@@ -36,10 +28,22 @@ class ContractsUnitOfWork:
             return None
         return fold(contract_id, ((e.type, e.data) for e in events))
 
-    async def append(self, appends: list[StreamAppend]) -> None:
-        self.recorded += await store.append(self.conn, appends)
+    async def record(self, changes: list[tuple[ContractState, list[tuple[str, dict]]]], actor: str) -> None:
+        """Append each state's new events (at its loaded version), in one transaction, then
+        refresh the read model and the deadlines of every state."""
+        appends = []
+        for state, evts in changes:
+            key = state.terms["apprentice"]["id"] if state.terms else evts[0][1]["apprentice"]["id"]
+            appends.append(StreamAppend(state.contract_id, state.version, [
+                NewEvent(t, d, metadata={"partitionkey": key, "actor": actor}) for t, d in evts]))
+        recorded = await store.append(self.conn, appends)
+        EVENTS_APPENDED.labels(SCHEMA).inc(len(recorded))
+        for state, evts in changes:
+            for t, d in evts:
+                apply(state, t, d)
+            await self.save(state)
 
-    async def save_view(self, state: ContractState) -> None:
+    async def save(self, state: ContractState) -> None:
         t = state.terms
         row = dict(contract_id=state.contract_id, apprentice_id=state.apprentice_id, cfa_uai=t["cfa"]["uai"],
                    cfa_siret=t["cfa"].get("siret"), opco=t.get("opco"), status=state.status,
@@ -48,9 +52,26 @@ class ContractsUnitOfWork:
                    planned_end_date=date.fromisoformat(t["planned_end_date"]), state=state.as_dict())
         stmt = insert(contracts).values(row)
         await self.conn.execute(stmt.on_conflict_do_update(
-            index_elements=[contracts.c.contract_id],
-            set_={k: stmt.excluded[k] for k in row if k != "contract_id"}))
+            index_elements=[contracts.c.contract_id], set_={k: stmt.excluded[k] for k in row if k != "contract_id"}))
+        due = running_deadlines(state)
+        gone = [k for k, d in due.items() if d is None]
+        if gone:
+            await self.conn.execute(delete(deadlines).where(deadlines.c.contract_id == state.contract_id,
+                                                            deadlines.c.kind.in_(gone)))
+        live = [dict(contract_id=state.contract_id, kind=k, due_on=d) for k, d in due.items() if d is not None]
+        if live:
+            stmt = insert(deadlines).values(live)
+            await self.conn.execute(stmt.on_conflict_do_update(
+                index_elements=[deadlines.c.contract_id, deadlines.c.kind], set_={"due_on": stmt.excluded.due_on}))
 
 
 async def read_view(conn: AsyncConnection, contract_id: str):
     return (await conn.execute(select(contracts).where(contracts.c.contract_id == contract_id))).first()
+
+
+async def due_deadlines(conn: AsyncConnection, today: date, limit: int = 200):
+    """Deadlines past their last day, locked for this scheduler (others skip them)."""
+    rows = await conn.execute(select(deadlines.c.contract_id, deadlines.c.kind)
+                              .where(deadlines.c.due_on < today).order_by(deadlines.c.due_on)
+                              .limit(limit).with_for_update(skip_locked=True))
+    return rows.all()

@@ -3,15 +3,21 @@ from __future__ import annotations
 
 import asyncio
 
+import structlog
 from fastapi import FastAPI
 
 from services.contracts.adapters.unit_of_work import store
+from services.contracts.api import schemas
 from services.contracts.api.contracts import SOURCE, router
+from services.contracts.application.scheduler import tick
 from shared.api.app import build_app
 from shared.api.feed import feed_router
+from shared.clock import SystemClock
 from shared.messaging.relay import OutboxRelay, make_producer
 from shared.messaging.topics import CONTRACT_EVENTS, ensure_topics
 from shared.settings import Settings, get_settings
+
+log = structlog.get_logger("contracts")
 
 
 async def outbox_relay(app: FastAPI, stop: asyncio.Event) -> None:
@@ -28,7 +34,22 @@ async def outbox_relay(app: FastAPI, stop: asyncio.Event) -> None:
         await producer.stop()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return build_app("contracts", settings or get_settings(), [router, feed_router(store, SOURCE)],
-                     workers=[outbox_relay],
-                     description="Signs and follows apprenticeship contracts; publishes contracts.events.")
+async def deadline_scheduler(app: FastAPI, stop: asyncio.Event) -> None:
+    interval = app.state.settings.scheduler_interval_seconds
+    while not stop.is_set():
+        raised = await tick(app.state.engine, app.state.clock.today())
+        if raised:
+            log.info("scheduler.raised", events=raised)
+        try:
+            await asyncio.wait_for(stop.wait(), interval)
+        except asyncio.TimeoutError:
+            pass
+
+
+def create_app(settings: Settings | None = None, clock=None) -> FastAPI:
+    app = build_app("contracts", settings or get_settings(),
+                    [router, schemas.router, feed_router(store, SOURCE)],
+                    workers=[outbox_relay, deadline_scheduler],
+                    description="Signs and follows apprenticeship contracts; publishes contracts.events.")
+    app.state.clock = clock or SystemClock()
+    return app

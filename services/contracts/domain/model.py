@@ -60,8 +60,11 @@ class DurationAdjustment(Strict):
 
 
 class RemunerationYear(Strict):
-    year: int = Field(ge=1, le=4)
+    """Rémunération: % of the SMIC for a contract year, from ``starts_on`` when the rate changes
+    within the year (e.g. the month after the apprentice's 18th birthday)."""
+    year: int = Field(ge=1, le=5)
     pct_smic: Decimal = Field(ge=0, le=200)
+    starts_on: date | None = None
 
 
 class ContractTerms(Strict):

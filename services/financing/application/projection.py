@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.financing.adapters.tables import contracts
-from services.financing.domain.months import months_started
+from shared.months import months_started
 from services.financing.domain.regime import regime_of
 
 _STATUS = {"contract.transmitted": "transmitted", "contract.funding_accepted": "accepted",

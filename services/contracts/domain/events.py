@@ -1,0 +1,116 @@
+"""The data of every contract event (catalogue in events.md), as pydantic models. They validate
+commands, and their JSON Schemas are published (``/v1/schemas/events/{type}/{version}``)."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from services.contracts.domain.model import ContractTerms, Strict
+
+Money = Field(ge=0, max_digits=12, decimal_places=2)
+RUPTURE_REASONS = ("free_rupture_45_days", "mutual_agreement", "apprentice_resignation",
+                   "employer_dismissal_serious_misconduct", "employer_dismissal_force_majeure",
+                   "employer_dismissal_unfitness", "master_death_sole_trader", "liquidation",
+                   "cfa_exclusion", "diploma_obtained", "administrative_decision")
+RuptureReason = Literal[RUPTURE_REASONS]  # type: ignore[valid-type]
+
+
+class Transmission(Strict):
+    """Transmission du contrat à l'OPCO (privé) ou à la DDETS (public)."""
+    transmitted_on: date
+    by: Literal["employer", "cfa"]
+    file_complete_on: date | None = None
+
+
+class InstructionExtended(Strict):
+    notified_on: date
+
+
+class FundingAccepted(Strict):
+    """Prise en charge acceptée (niveau annuel, majoration handicap éventuelle)."""
+    decided_on: date
+    annual_funding_level: Decimal = Money
+    disability_uplift_annual: Decimal | None = Field(default=None, ge=0, le=4000, decimal_places=2)
+
+
+class FundingRefused(Strict):
+    decided_on: date
+    motive: str = Field(min_length=1, max_length=1000)
+
+
+class Deadline(Strict):
+    deadline_on: date
+
+
+class Deposit(Strict):
+    """Dépôt auprès du ministère (DECA)."""
+    deposited_on: date
+    deposit_number: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9/_-]+$")
+
+
+class Amendment(Strict):
+    """Avenant sur un élément essentiel (CERFA 31 à 38)."""
+    effective_on: date
+    amendment_type: Literal["31", "32", "33", "34", "35", "36", "37", "38"]
+    changes: dict[str, Any] = Field(min_length=1)
+
+
+class Rupture(Strict):
+    """Rupture anticipée (L6222-18 et suivants)."""
+    ruptured_on: date
+    notified_on: date | None = None
+    reason: RuptureReason
+    initiator: Literal["employer", "apprentice", "both", "cfa", "administration"] | None = None
+    continues_training: bool = False
+
+
+class Rehired(Strict):
+    new_contract_id: str
+    signed_on: date
+    opco: str | None = None
+
+
+class PostRuptureTrainingEnded(Strict):
+    ended_on: date
+    reason: Literal["left_cfa", "limit_reached"]
+
+
+class Completion(Strict):
+    ended_on: date
+    diploma_obtained: bool | None = None
+
+
+class Cancellation(Strict):
+    cancelled_on: date
+    motive: str = Field(min_length=1, max_length=1000)
+
+
+class Signed(ContractTerms):
+    contract_id: str
+
+
+# type -> (model of its data without contract_id, description)
+CATALOGUE: dict[str, tuple[type[BaseModel], str]] = {
+    "contract.signed": (Signed, "the contract is concluded"),
+    "contract.transmitted": (Transmission, "sent to the OPCO (private) or the DDETS (public)"),
+    "contract.instruction_extended": (InstructionExtended, "the OPCO warned that instruction continues"),
+    "contract.funding_accepted": (FundingAccepted, "explicit acceptance (cancels an implicit rejection)"),
+    "contract.funding_refused": (FundingRefused, "explicit refusal, always motivated"),
+    "contract.funding_implicitly_rejected": (Deadline, "private sector: 20 days after the complete file"),
+    "contract.funding_implicitly_accepted": (Deadline, "public sector: 20 days of silence is acceptance"),
+    "contract.deposited": (Deposit, "deposited with the ministry"),
+    "contract.amended": (Amendment, "avenant on an essential element"),
+    "contract.ruptured": (Rupture, "early termination"),
+    "contract.rehired": (Rehired, "the apprentice signed a successor contract"),
+    "contract.post_rupture_training_ended": (PostRuptureTrainingEnded, "left the CFA after a rupture"),
+    "contract.completed": (Completion, "normal end"),
+    "contract.cancelled": (Cancellation, "annulled before execution"),
+    "contract.transmission_overdue": (Deadline, "5 working days after the start, not transmitted"),
+}
+
+
+def event_data(contract_id: str, body: BaseModel) -> dict[str, Any]:
+    return {"contract_id": contract_id, **body.model_dump(mode="json", exclude_none=True)}

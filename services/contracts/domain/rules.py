@@ -1,0 +1,223 @@
+"""The legal checks run on signature and on amendment (domain.md, "Signed"). Pure: the
+reference tables come in as ``References``. Every failure is a Violation with a stable code and,
+for legal rules, its article; derogation codes lift the rules they name."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from services.contracts.domain.calendar import age_on, first_of_month_after_birthday
+from services.contracts.domain.identifiers import idcc_ok, rncp_ok, siret_ok, uai_ok
+from services.contracts.domain.model import ContractTerms
+from shared.months import add_months
+
+# CERFA derogation codes -> the rules they lift (50: several derogations at once).
+DEROGATION_LIFTS = {
+    "11": {"apprentice_too_young"}, "12": {"apprentice_too_old"},
+    "21": {"duration_too_short"}, "22": {"duration_too_long"},
+    "50": {"apprentice_too_young", "apprentice_too_old", "duration_too_short", "duration_too_long"},
+}
+LEGAL_YEARLY_HOURS = Decimal(1607)
+MIN_TRAINING_SHARE = Decimal("0.25")  # L6211-2: 402 h for a full year on 1 607 h
+
+
+@dataclass(frozen=True)
+class Violation:
+    field: str
+    code: str
+    message: str
+    article: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class References:
+    idcc_opco: dict[str, str]
+    smic: list[tuple[date, Decimal]]           # (in force from, monthly gross), oldest first
+    grid: list[dict[str, str]]                 # remuneration_grid.csv rows
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the checks need beyond the terms: the previous contract of a successor."""
+    previous_end: date | None = None
+    previous_ruptured: bool = False
+    extra_lifted: frozenset[str] = field(default_factory=frozenset)
+
+
+def normalise_idcc(idcc: str) -> str:
+    s = idcc.strip()
+    return str(int(s)) if s.isdigit() else s
+
+
+def check_contract(t: ContractTerms, refs: References, ctx: Context = Context()) -> tuple[str | None, list[Violation]]:
+    """The OPCO to record and every violated rule not lifted by a derogation."""
+    opco, out = _opco(t, refs.idcc_opco)
+    out += _dates(t) + _duration(t, ctx) + _age(t, ctx) + _identifiers(t) + _master(t)
+    out += _training_time(t) + _remuneration(t, refs)
+    lifted = set(ctx.extra_lifted)
+    for code in t.derogation_codes:
+        lifted |= DEROGATION_LIFTS.get(code, set())
+    return opco, [v for v in out if v.code not in lifted]
+
+
+def _opco(t: ContractTerms, table: dict[str, str]) -> tuple[str | None, list[Violation]]:
+    expected = table.get(normalise_idcc(t.employer.idcc))
+    if t.opco is None:
+        if expected is None:
+            return None, [Violation("opco", "opco_unknown_for_idcc",
+                                    f"IDCC {t.employer.idcc} is not in the IDCC-OPCO table: give the OPCO.")]
+        return expected, []
+    if expected is not None and t.opco != expected:
+        return t.opco, [Violation("opco", "opco_inconsistent_with_idcc",
+                                  f"IDCC {t.employer.idcc} belongs to {expected}, not {t.opco}.")]
+    return t.opco, []
+
+
+def _dates(t: ContractTerms) -> list[Violation]:
+    out = []
+    if t.planned_end_date <= t.start_date:
+        out.append(Violation("planned_end_date", "end_not_after_start",
+                             "The planned end date must be after the start date."))
+    if t.signed_on > t.start_date:
+        out.append(Violation("signed_on", "signed_after_start",
+                             "The contract must be signed on or before its start date."))
+    if t.training_started_on and t.training_started_on > t.start_date:
+        out.append(Violation("training_started_on", "training_started_after_start",
+                             "Pre-contract training cannot start after the contract."))
+    return out
+
+
+def _duration(t: ContractTerms, ctx: Context) -> list[Violation]:
+    if t.planned_end_date <= t.start_date:
+        return []
+    out, adj = [], t.duration_adjustment
+    min_end = add_months(t.start_date, 6) - timedelta(days=1)
+    short_ok = (adj is not None and adj.kind == "reduction") or ctx.previous_ruptured \
+        or t.apprentice.high_level_athlete
+    if t.planned_end_date < min_end and not short_ok:
+        out.append(Violation("planned_end_date", "duration_too_short",
+                             "A contract lasts at least 6 months (ends on or after "
+                             f"{min_end.isoformat()}).", "L6222-7-1"))
+    max_months = 48 if t.apprentice.rqth else 36
+    max_end = add_months(t.start_date, max_months) - timedelta(days=1)
+    long_ok = (adj is not None and adj.kind == "extension") or t.apprentice.high_level_athlete
+    if t.planned_end_date > max_end and not long_ok:
+        out.append(Violation("planned_end_date", "duration_too_long",
+                             f"A contract lasts at most {max_months // 12} years (ends on or before "
+                             f"{max_end.isoformat()}).", "L6222-7-1"))
+    return out
+
+
+def _age(t: ContractTerms, ctx: Context) -> list[Violation]:
+    a = t.apprentice
+    age = age_on(a.birth_date, t.start_date)
+    out = []
+    minimum = 15 if a.lower_secondary_completed else 16
+    if age < minimum:
+        out.append(Violation("apprentice.birth_date", "apprentice_too_young",
+                             f"The apprentice must be at least {minimum} at the start (is {age}).", "L6222-1"))
+    if a.rqth or a.high_level_athlete or a.business_creation_project:
+        return out  # L6222-2: no upper age limit
+    successor = ctx.previous_end is not None and t.start_date <= add_months(ctx.previous_end, 12)
+    limit = 34 if successor else 29
+    if age > limit:
+        out.append(Violation("apprentice.birth_date", "apprentice_too_old",
+                             f"The apprentice must be at most {limit} at the start (is {age}).",
+                             "L6222-2" if successor else "L6222-1"))
+    return out
+
+
+def _identifiers(t: ContractTerms) -> list[Violation]:
+    out = []
+    if not siret_ok(t.employer.siret):
+        out.append(Violation("employer.siret", "siret_invalid", "Not a valid SIRET (14 digits, Luhn key)."))
+    if t.cfa.siret is not None and not siret_ok(t.cfa.siret):
+        out.append(Violation("cfa.siret", "siret_invalid", "Not a valid SIRET (14 digits, Luhn key)."))
+    if not uai_ok(t.cfa.uai):
+        out.append(Violation("cfa.uai", "uai_invalid", "Not a valid UAI (7 digits and their check letter)."))
+    if not rncp_ok(t.certification.rncp):
+        out.append(Violation("certification.rncp", "rncp_invalid", "Not an RNCP code (RNCP followed by digits)."))
+    if not idcc_ok(t.employer.idcc):
+        out.append(Violation("employer.idcc", "idcc_invalid", "Not an IDCC (1 to 4 digits)."))
+    return out
+
+
+def _master(t: ContractTerms) -> list[Violation]:
+    if t.master and t.master.birth_date and age_on(t.master.birth_date, t.start_date) < 18:
+        return [Violation("master.birth_date", "master_too_young",
+                          "The maître d'apprentissage must be of age at the start.", "L6223-8-1")]
+    return []
+
+
+def required_training_hours(t: ContractTerms) -> int:
+    """25 % of the working time: 1 607 h a year prorated by the contract's days (and by the
+    weekly hours over 35 when given), rounded half up."""
+    days = Decimal((t.planned_end_date - t.start_date).days + 1)
+    hours = LEGAL_YEARLY_HOURS * MIN_TRAINING_SHARE * days / Decimal(365)
+    if t.weekly_work_hours:
+        hours = hours * t.weekly_work_hours / Decimal(35)
+    return int(hours.quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def _training_time(t: ContractTerms) -> list[Violation]:
+    if t.training_hours is None or t.planned_end_date <= t.start_date:
+        return []
+    need = required_training_hours(t)
+    if t.training_hours < need:
+        return [Violation("training_hours", "training_time_too_low",
+                          f"Training must be at least 25 % of the working time: {need} h here.", "L6211-2")]
+    return []
+
+
+def _band(grid: list[dict[str, str]], age: int) -> dict[str, str]:
+    return next(r for r in grid if int(r["min_age"]) <= age <= int(r["max_age"]))
+
+
+def minimum_pct(t: ContractTerms, grid: list[dict[str, str]], d: date) -> tuple[Decimal, int]:
+    """The minimum % of the SMIC on ``d`` and the contract year: the age band changes on the first
+    day of the month after a birthday (D6222-26, D6222-34)."""
+    year = 1
+    while add_months(t.start_date, 12 * year) <= d:
+        year += 1
+    birth = t.apprentice.birth_date
+    age = age_on(birth, d)
+    if age > 0 and d < first_of_month_after_birthday(birth, age):
+        age -= 1
+    return Decimal(_band(grid, age)[f"year_{min(year, 3)}_pct_smic"]), year
+
+
+def _smic_on(smic: list[tuple[date, Decimal]], d: date) -> Decimal | None:
+    found = None
+    for since, amount in smic:
+        if since <= d:
+            found = amount
+    return found
+
+
+def _remuneration(t: ContractTerms, refs: References) -> list[Violation]:
+    if not t.remuneration or t.planned_end_date <= t.start_date:
+        return []
+    starts = sorted(((r.starts_on or add_months(t.start_date, 12 * (r.year - 1)), r.pct_smic)
+                     for r in t.remuneration))
+    birth = t.apprentice.birth_date
+    points = {s for s, _ in starts} | {add_months(t.start_date, 12 * k) for k in range(6)}
+    points |= {first_of_month_after_birthday(birth, a) for a in (18, 21, 26)}
+    out, reported = [], set()
+    for d in sorted(p for p in points if t.start_date <= p <= t.planned_end_date):
+        declared = [pct for s, pct in starts if s <= d]
+        if not declared:
+            continue
+        need, year = minimum_pct(t, refs.grid, d)
+        if declared[-1] < need and year not in reported:
+            reported.add(year)
+            smic = _smic_on(refs.smic, d)
+            euros = f" ({(smic * need / 100).quantize(Decimal('0.01'), ROUND_HALF_UP)} EUR a month)" if smic else ""
+            out.append(Violation("remuneration", "remuneration_below_minimum",
+                                 f"From {d.isoformat()} (contract year {year}) the minimum is {need} % of the "
+                                 f"SMIC{euros}; {declared[-1]} % declared.", "D6222-26"))
+    return out

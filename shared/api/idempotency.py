@@ -1,0 +1,72 @@
+"""Idempotency-Key: a retried POST with the same key and body returns the first response and
+writes nothing; the same key with another body is refused (422).
+
+The key is claimed by inserting its row in the same transaction as the command's writes, so 50
+concurrent identical requests write once: the others wait on the row, then replay the response.
+A command that fails rolls back, releasing the key for a retry."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Awaitable, Callable
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.api.problems import Problem
+
+
+@dataclass
+class Outcome:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    replayed: bool = False
+
+
+@lru_cache
+def idempotency_table(schema: str) -> Table:
+    return Table("idempotency_keys", MetaData(schema=schema),
+                 Column("key_id", Text, primary_key=True),
+                 Column("idempotency_key", Text, primary_key=True),
+                 Column("request_hash", Text, nullable=False),
+                 Column("status", Integer, nullable=False),
+                 Column("body", JSONB),
+                 Column("headers", JSONB),
+                 Column("created_at", DateTime(timezone=True), server_default=func.now()))
+
+
+def create_idempotency_table_sql(schema: str) -> str:
+    return f"""CREATE TABLE {schema}.idempotency_keys (key_id text, idempotency_key text,
+        request_hash text NOT NULL, status integer NOT NULL, body jsonb, headers jsonb,
+        created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (key_id, idempotency_key))"""
+
+
+def fingerprint(method: str, path: str, payload: Any) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{method} {path} {canonical}".encode()).hexdigest()
+
+
+async def once(conn: AsyncConnection, schema: str, key_id: str, idem_key: str | None, request_hash: str,
+               action: Callable[[], Awaitable[Outcome]]) -> Outcome:
+    if idem_key is None:
+        return await action()
+    if not 1 <= len(idem_key) <= 200:
+        raise Problem(422, "invalid-idempotency-key", "Invalid Idempotency-Key", "Use 1 to 200 characters.")
+    t = idempotency_table(schema)
+    claimed = await conn.execute(insert(t).values(key_id=key_id, idempotency_key=idem_key,
+                                                  request_hash=request_hash, status=0)
+                                 .on_conflict_do_nothing().returning(t.c.key_id))
+    if claimed.first() is None:
+        row = (await conn.execute(select(t).where(t.c.key_id == key_id, t.c.idempotency_key == idem_key))).first()
+        if row.request_hash != request_hash:
+            raise Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
+                          "This Idempotency-Key was used with another request body.")
+        return Outcome(row.status, row.body, dict(row.headers or {}), replayed=True)
+    outcome = await action()
+    await conn.execute(update(t).where(t.c.key_id == key_id, t.c.idempotency_key == idem_key)
+                       .values(status=outcome.status, body=outcome.body, headers=outcome.headers))
+    return outcome
