@@ -1,4 +1,8 @@
+from datetime import date
+
 import pytest
+
+from shared.clock import FixedClock
 
 from shared.auth import create_key
 from shared.db import make_engine
@@ -38,7 +42,7 @@ async def keys(engine):
 @pytest.fixture(scope="session")
 async def contracts(settings):
     from services.contracts.api.app import create_app
-    app = create_app(settings)
+    app = create_app(settings, clock=FixedClock(date(2020, 1, 1)))  # its scheduler never fires by itself
     async with running(app) as client:
         client.app = app
         yield client

@@ -17,7 +17,12 @@ from shared.eventstore.store import EventStore
 def feed_router(store: EventStore, source: str) -> APIRouter:
     router = APIRouter(tags=["feed"])
 
-    @router.get("/v1/events", summary="The whole log in commit order (ops)")
+    example = {"events": [{"specversion": "1.0", "id": "8f1b...", "source": source, "type": "contract.signed",
+                           "subject": "6c1f0a56-...", "sequence": "1", "position": 42, "data": {}}],
+               "last_position": 42, "next": "/v1/events?after=42&limit=500"}
+
+    @router.get("/v1/events", summary="The whole log in commit order (ops)",
+                responses={200: {"content": {"application/json": {"example": example}}}})
     async def events(request: Request, principal: CurrentPrincipal,
                      after: Annotated[int, Query(ge=0, description="position of the last event seen")] = 0,
                      limit: Annotated[int, Query(ge=1, le=5000)] = 500):

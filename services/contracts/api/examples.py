@@ -8,7 +8,8 @@ SIGN = {
     "master": {"birth_date": "1980-06-01"},
     "signed_on": "2024-09-20", "start_date": "2024-09-28", "planned_end_date": "2026-08-31",
     "training_hours": 1350, "weekly_work_hours": "35", "contract_type": "11",
-    "remuneration": [{"year": 1, "pct_smic": "43"}, {"year": 2, "pct_smic": "51"}],
+    "remuneration": [{"year": 1, "pct_smic": "43"}, {"year": 2, "pct_smic": "51"},
+                     {"year": 2, "pct_smic": "61", "starts_on": "2026-04-01"}],
 }
 TRANSMISSION = {"transmitted_on": "2024-09-30", "by": "cfa", "file_complete_on": "2024-09-30"}
 DECISION = {"outcome": "accepted", "decided_on": "2024-10-10", "annual_funding_level": "7000.00"}

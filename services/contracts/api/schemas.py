@@ -55,13 +55,21 @@ def asyncapi() -> dict:
     }
 
 
-@router.get("/v1/schemas/events", summary="Event types and their JSON Schema URLs")
+def _example(value) -> dict:
+    return {200: {"content": {"application/json": {"example": value}}}}
+
+
+@router.get("/v1/schemas/events", summary="Event types and their JSON Schema URLs",
+            responses=_example({"event_types": [{"type": "contract.signed", "version": 1,
+                                                 "url": "/v1/schemas/events/contract.signed/1"}]}))
 async def list_event_schemas():
     return {"event_types": [{"type": t, "version": 1, "dataschema": dataschema(t, 1),
                              "url": f"/v1/schemas/events/{t}/1"} for t in CATALOGUE]}
 
 
-@router.get("/v1/schemas/events/{event_type}/{version}", summary="The JSON Schema of an event's data")
+@router.get("/v1/schemas/events/{event_type}/{version}", summary="The JSON Schema of an event's data",
+            responses=_example({"title": "contract.deposited", "type": "object",
+                                "required": ["contract_id", "deposited_on", "deposit_number"]}))
 async def get_event_schema(event_type: str, version: int):
     if event_type not in CATALOGUE or version != 1:
         raise not_found("event schema")
