@@ -65,9 +65,19 @@ install_kafka() {
 
 install() { install_python; install_postgres; install_kafka; }
 
+pg_data_dir() {
+  # The cluster lives in the project's data directory, unless (running as root) the postgres
+  # user cannot reach it, e.g. a checkout under /root: then in /var/tmp, one per checkout.
+  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$DATA"; then
+    echo "/var/tmp/parcours-pg-$(printf %s "$ROOT" | sha1sum | cut -c1-10)"
+  else
+    echo "$DATA/pg"
+  fi
+}
+
 start_postgres() {
   local bin; bin=$(pg_bin)
-  local pgdata="$DATA/pg"
+  local pgdata; pgdata=$(pg_data_dir)
   if ! "$bin/pg_isready" -q -h $PG_HOST -p "$PG_PORT"; then
     if [ ! -f "$pgdata/PG_VERSION" ]; then
       log "initialising a PostgreSQL cluster in $pgdata"
@@ -166,10 +176,11 @@ stop_pid() { # name
 down() {
   for s in contracts financing quality kafka; do stop_pid "$s"; done
   local bin; bin=$(pg_bin)
-  if [ -f "$DATA/pg/postmaster.pid" ]; then log "stopping PostgreSQL"; as_pg "$bin/pg_ctl" -D "$DATA/pg" -m fast -w stop >/dev/null || true; fi
+  local pgdata; pgdata=$(pg_data_dir)
+  if [ -f "$pgdata/postmaster.pid" ]; then log "stopping PostgreSQL"; as_pg "$bin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null || true; fi
 }
 
-clean() { down; rm -rf "$DATA"; }
+clean() { local pgdata; pgdata=$(pg_data_dir); down; rm -rf "$DATA" "$pgdata"; }
 
 status() {
   for p in "$CONTRACTS_PORT" "$FINANCING_PORT" "$QUALITY_PORT"; do
