@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.financing.adapters.tables import contracts
 from shared.months import months_started
-from services.financing.domain.regime import regime_of
+from services.financing.domain.policy import regime_of
 
 _STATUS = {"contract.transmitted": "transmitted", "contract.funding_accepted": "accepted",
            "contract.funding_refused": "refused", "contract.funding_implicitly_rejected": "refused",

@@ -1,0 +1,103 @@
+"""Amount of each funding year (financing.md section 5). Decimal end to end."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from services.financing.domain import policy as p
+from services.financing.domain.facts import ContractFacts
+from services.financing.domain.npec import Npec
+from services.financing.domain.spans import Span
+from shared.months import add_months, months_started
+
+
+def cents(x: Decimal) -> Decimal:
+    return x.quantize(p.CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Line:
+    contract_id: str
+    apprentice_id: str
+    opco: str | None
+    cfa_uai: str | None
+    funding_year: int
+    period_start: date
+    period_end: date
+    fy_end: date
+    units: int
+    unit: str
+    amount: Decimal | None
+    regime: str
+    status: str                       # funded, refused, npec_missing
+    employer_contribution: Decimal | None = None
+
+    def as_dict(self) -> dict:
+        d = {"contract_id": self.contract_id, "opco": self.opco, "funding_year": self.funding_year,
+             "period_start": self.period_start.isoformat(), "period_end": self.period_end.isoformat(),
+             "units": self.units, "unit": self.unit,
+             "amount": None if self.amount is None else f"{self.amount:.2f}", "regime": self.regime,
+             "status": self.status}
+        if self.employer_contribution is not None:
+            d["employer_contribution"] = f"{self.employer_contribution:.2f}"
+        return d
+
+
+def funding_years(start: date, end: date) -> list[tuple[int, date, date]]:
+    """(k, first day, last day) of each funding year of a span: 12 months from its first day."""
+    out, k = [], 1
+    while (fy_start := add_months(start, 12 * (k - 1))) <= end:
+        out.append((k, fy_start, add_months(start, 12 * k) - timedelta(days=1)))
+        k += 1
+    return out
+
+
+def annual_level(npec: Decimal, regime: str, remote_80: bool) -> Decimal:
+    if regime == "R2025" and remote_80:
+        return max(cents(p.REMOTE_SHARE_FACTOR * npec), min(npec, p.REMOTE_FLOOR))
+    return npec
+
+
+def reduced_with_convention(c: ContractFacts) -> bool:
+    return c.reduction_with_convention and months_started(c.start_date, c.planned_end_date) < p.SHORT_CONTRACT_MONTHS
+
+
+def employer_contribution(c: ContractFacts, regime: str, contracts: dict[str, ContractFacts]) -> Decimal | None:
+    if regime != "R2025" or (c.level or 0) < p.EMPLOYER_CONTRIBUTION_MIN_LEVEL:
+        return None
+    previous = contracts.get(c.previous_contract_id or "")
+    if previous is not None and previous.ruptured_on is not None:
+        return p.EMPLOYER_CONTRIBUTION_AFTER_RUPTURE
+    return p.EMPLOYER_CONTRIBUTION
+
+
+def lines_for(span: Span, c: ContractFacts, npec: Npec, contracts: dict[str, ContractFacts]) -> list[Line]:
+    regime = p.regime_of(c.signed_on)
+    status = span.status if span.status == "refused" else ("npec_missing" if npec.amount is None else "funded")
+    level = annual_level(npec.amount, regime, c.remote_80) if npec.amount is not None else None
+    uplift = reduced_with_convention(c)
+    disability = min(c.disability_uplift, p.DISABILITY_UPLIFT_CAP) if c.disability_uplift else None
+    contribution = employer_contribution(c, regime, contracts)
+    out = []
+    for k, fy_start, fy_end in funding_years(span.start, span.end):
+        period_end = min(fy_end, span.end)
+        if regime == "R2019":
+            units, unit, denominator = months_started(fy_start, period_end), "months", Decimal(12)
+        else:
+            units, unit = (period_end - fy_start).days + 1, "days"
+            denominator = Decimal((fy_end - fy_start).days + 1)
+        amount, line_contribution = None, None
+        if status == "funded":
+            raw = level * units / denominator
+            if uplift:
+                raw = raw * (1 + p.REDUCTION_UPLIFT)
+            amount = cents(min(raw, level))
+            if disability:
+                amount += cents(disability * units / denominator)
+            if k == 1 and contribution is not None:
+                line_contribution = contribution
+                amount = max(Decimal(0), amount - contribution)
+        out.append(Line(c.contract_id, c.apprentice_id, span.opco, c.cfa_uai, k, fy_start, period_end, fy_end,
+                        units, unit, amount, regime, status, line_contribution))
+    return out

@@ -1,0 +1,107 @@
+"""What the funding rules need to know of each contract, folded from contract events (pure).
+Events arrive in the catalogue's shape: ``type``, ``subject`` (contract id), ``data``."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Iterable
+
+
+def _d(v: str | None) -> date | None:
+    return date.fromisoformat(v) if v else None
+
+
+@dataclass
+class ContractFacts:
+    contract_id: str
+    apprentice_id: str
+    opco: str | None
+    cfa_uai: str | None
+    cfa_siret: str | None
+    idcc: str | None
+    rncp: str | None
+    level: int | None
+    signed_on: date
+    start_date: date
+    planned_end_date: date
+    training_started_on: date | None
+    previous_contract_id: str | None
+    reduction_with_convention: bool
+    remote_80: bool
+    order: int                                    # arrival order of the signature, for overlaps
+    accepted_level: Decimal | None = None
+    disability_uplift: Decimal | None = None
+    funding: str | None = None                    # accepted, refused, implicitly_*
+    deposited_on: date | None = None
+    ruptured_on: date | None = None
+    continues_training: bool = False
+    post_rupture_ended_on: date | None = None
+    successor_signed_on: date | None = None
+    completed_on: date | None = None
+    cancelled: bool = False
+    events: list[str] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return self.funding in ("refused", "implicitly_rejected")
+
+
+def fold_facts(events: Iterable[dict[str, Any]]) -> dict[str, ContractFacts]:
+    """Contracts by id, in signature order. Events of unknown contracts are ignored."""
+    facts: dict[str, ContractFacts] = {}
+    for ev in events:
+        t, data = ev["type"], ev.get("data") or {}
+        cid = data.get("contract_id") or ev.get("subject")
+        if t == "contract.signed":
+            facts[cid] = _signed(cid, data, len(facts))
+            continue
+        f = facts.get(cid)
+        if f is None:
+            continue
+        f.events.append(t)
+        match t:
+            case "contract.funding_accepted":
+                f.funding = "accepted"
+                f.accepted_level = Decimal(str(data["annual_funding_level"]))
+                uplift = data.get("disability_uplift_annual")
+                f.disability_uplift = Decimal(str(uplift)) if uplift is not None else None
+            case "contract.funding_refused" | "contract.funding_implicitly_rejected":
+                f.funding = "refused" if t.endswith("refused") else "implicitly_rejected"
+            case "contract.funding_implicitly_accepted":
+                f.funding = "implicitly_accepted"
+            case "contract.deposited":
+                f.deposited_on = _d(data.get("deposited_on"))
+            case "contract.amended":
+                changes = data.get("changes") or {}
+                if "planned_end_date" in changes:
+                    f.planned_end_date = date.fromisoformat(changes["planned_end_date"])
+                if "start_date" in changes:
+                    f.start_date = date.fromisoformat(changes["start_date"])
+                if changes.get("opco"):
+                    f.opco = changes["opco"]
+            case "contract.ruptured":
+                f.ruptured_on = _d(data["ruptured_on"])
+                f.continues_training = bool(data.get("continues_training"))
+            case "contract.rehired":
+                f.successor_signed_on = _d(data.get("signed_on"))
+            case "contract.post_rupture_training_ended":
+                f.post_rupture_ended_on = _d(data.get("ended_on"))
+            case "contract.completed":
+                f.completed_on = _d(data.get("ended_on"))
+            case "contract.cancelled":
+                f.cancelled = True
+    return facts
+
+
+def _signed(cid: str, d: dict[str, Any], order: int) -> ContractFacts:
+    adj = d.get("duration_adjustment") or {}
+    cert, employer, cfa = d.get("certification") or {}, d.get("employer") or {}, d.get("cfa") or {}
+    return ContractFacts(
+        contract_id=cid, apprentice_id=(d.get("apprentice") or {}).get("id", cid), opco=d.get("opco"),
+        cfa_uai=cfa.get("uai"), cfa_siret=cfa.get("siret"), idcc=employer.get("idcc"), rncp=cert.get("rncp"),
+        level=cert.get("level"), signed_on=date.fromisoformat(d["signed_on"]),
+        start_date=date.fromisoformat(d["start_date"]), planned_end_date=date.fromisoformat(d["planned_end_date"]),
+        training_started_on=_d(d.get("training_started_on")), previous_contract_id=d.get("previous_contract_id"),
+        reduction_with_convention=adj.get("kind") == "reduction" and bool(adj.get("tripartite_convention")),
+        remote_80=bool(d.get("remote_training_share_at_least_80_percent")), order=order)

@@ -1,0 +1,57 @@
+"""Every choice the funding texts leave open, in one place (financing.md). Change here only."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+R2025_FROM = date(2025, 7, 1)                 # décrets 2025-585/586: contracts concluded from then
+PRE_CONTRACT_MONTHS = 3                       # L6222-12-1: at most 3 months before the start
+POST_RUPTURE_MONTHS = 6                       # L6222-18-2: at most 6 months after the rupture
+SHORT_CONTRACT_MONTHS = 12                    # +10 % only under 12 months (months started)
+REDUCTION_UPLIFT = Decimal("0.10")            # L6222-7-1, R6332-25
+REMOTE_SHARE_FACTOR = Decimal("0.8")          # décret 2025-586: at least 80 % remote
+REMOTE_FLOOR = Decimal("4000")                #   LEVEL = max(0.8 x NPEC, min(NPEC, 4000))
+EMPLOYER_CONTRIBUTION_MIN_LEVEL = 6           # décret 2025-585: certification level 6 or above
+EMPLOYER_CONTRIBUTION = Decimal("750")
+EMPLOYER_CONTRIBUTION_AFTER_RUPTURE = Decimal("200")
+DISABILITY_UPLIFT_CAP = Decimal("4000")       # décret 2020-1450
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Options:
+    """Switches kept off until their formula is confirmed (financing.md section 5)."""
+    prorate_employer_contribution: bool = False
+
+
+DEFAULT_OPTIONS = Options()
+
+
+@dataclass(frozen=True)
+class Advance:
+    number: int
+    share: Decimal | None     # None: the balance of the funding year
+    due: str                  # "invoice" (30 days after the invoice), "month:N", "end", "attestation"
+
+
+# Échéancier per regime (financing.md section 6), as data.
+SCHEDULES = {
+    "R2019": [Advance(1, Decimal("0.50"), "invoice"), Advance(2, Decimal("0.25"), "month:6"),
+              Advance(3, None, "month:9")],
+    "R2019_short": [Advance(1, Decimal("0.50"), "invoice"), Advance(2, None, "end")],
+    "R2025": [Advance(1, Decimal("0.40"), "invoice"), Advance(2, Decimal("0.30"), "month:6"),
+              Advance(3, Decimal("0.20"), "month:9"), Advance(4, None, "attestation")],
+}
+INVOICE_PAYMENT_DAYS = 30
+ATTESTATION_MONTHS = 4                        # last year's 10 %: on invoice within 4 months of the end
+
+# Frais annexes (D6332-87, section 7)
+MEAL = Decimal("3")
+NIGHT = Decimal("6")
+BOARDING_DAY = Decimal("12")
+FIRST_EQUIPMENT_CAP = Decimal("500")
+
+
+def regime_of(signed_on: date) -> str:
+    return "R2025" if signed_on >= R2025_FROM else "R2019"

@@ -1,0 +1,50 @@
+"""Payment schedule (échéancier) of each funding year (financing.md section 6). Pure."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from services.financing.domain import policy as p
+from services.financing.domain.amounts import Line, cents
+from services.financing.domain.facts import ContractFacts
+from services.financing.domain.spans import Span
+from shared.months import add_months, months_started
+
+
+def _due(rule: str, line: Line, c: ContractFacts, span: Span, next_invoice: date | None) -> tuple[date, date | None]:
+    """(due date, latest date it can still be claimed)."""
+    if rule == "invoice":
+        base = line.period_start
+        if line.funding_year == 1 and c.deposited_on and c.deposited_on > base:
+            base = c.deposited_on
+        return base + timedelta(days=p.INVOICE_PAYMENT_DAYS), None
+    if rule.startswith("month:"):
+        return add_months(line.period_start, int(rule.split(":")[1])), None
+    if rule == "end":
+        return span.end, None
+    if next_invoice is not None:  # attestation: with next year's first advance
+        return next_invoice, None
+    return span.end, add_months(span.end, p.ATTESTATION_MONTHS)
+
+
+def advances(lines: list[Line], c: ContractFacts, span: Span, today: date) -> list[dict]:
+    funded = [l for l in lines if l.amount is not None]
+    if not funded:
+        return []
+    short = funded[0].regime == "R2019" and months_started(span.start, span.end) < 12
+    plan = p.SCHEDULES["R2019_short" if short else funded[0].regime]
+    invoice_dates = [_due("invoice", l, c, span, None)[0] for l in funded]
+    out = []
+    for i, line in enumerate(funded):
+        remaining = line.amount
+        nxt = invoice_dates[i + 1] if i + 1 < len(funded) else None
+        for adv in plan:
+            amount = cents(line.amount * adv.share) if adv.share is not None else remaining
+            remaining -= amount
+            due, latest = _due(adv.due, line, c, span, nxt)
+            item = {"contract_id": line.contract_id, "opco": line.opco, "cfa_uai": line.cfa_uai,
+                    "funding_year": line.funding_year, "advance": adv.number, "amount": f"{amount:.2f}",
+                    "due_on": due.isoformat(), "status": "due" if due <= today else "upcoming"}
+            if latest is not None:
+                item["latest_on"] = latest.isoformat()
+            out.append(item)
+    return out
