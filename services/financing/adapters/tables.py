@@ -1,5 +1,7 @@
 """Financing projection tables."""
-from sqlalchemy import Column, Date, DateTime, Integer, MetaData, Table, Text, func
+from sqlalchemy import (BigInteger, Column, Date, DateTime, Integer, MetaData, Numeric, Table, Text,
+                        func)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 SCHEMA = "financing"
 md = MetaData(schema=SCHEMA)
@@ -17,3 +19,44 @@ contracts = Table("contracts", md,
                   Column("status", Text, nullable=False),
                   Column("version", Integer, nullable=False),
                   Column("updated_at", DateTime(timezone=True), server_default=func.now()))
+contract_events = Table("contract_events", md,
+                        Column("arrival", BigInteger),
+                        Column("event_id", UUID(as_uuid=False), primary_key=True),
+                        Column("apprentice_id", Text, nullable=False),
+                        Column("contract_id", Text, nullable=False),
+                        Column("sequence", Integer),
+                        Column("type", Text, nullable=False),
+                        Column("data", JSONB, nullable=False),
+                        Column("recorded_at", DateTime(timezone=True), nullable=False))
+spans = Table("spans", md,
+              Column("contract_id", Text, primary_key=True),
+              Column("apprentice_id", Text, nullable=False),
+              Column("opco", Text), Column("cfa_uai", Text),
+              Column("start_on", Date, nullable=False), Column("end_on", Date, nullable=False),
+              Column("status", Text, nullable=False), Column("start_reason", Text, nullable=False),
+              Column("end_reason", Text, nullable=False))
+lines = Table("lines", md,
+              Column("contract_id", Text, primary_key=True),
+              Column("funding_year", Integer, primary_key=True),
+              Column("apprentice_id", Text, nullable=False),
+              Column("opco", Text), Column("cfa_uai", Text),
+              Column("period_start", Date, nullable=False), Column("period_end", Date, nullable=False),
+              Column("units", Integer, nullable=False), Column("unit", Text, nullable=False),
+              Column("amount", Numeric(12, 2)), Column("regime", Text, nullable=False),
+              Column("status", Text, nullable=False), Column("employer_contribution", Numeric(12, 2)))
+advances = Table("advances", md,
+                 Column("contract_id", Text, primary_key=True),
+                 Column("funding_year", Integer, primary_key=True),
+                 Column("advance", Integer, primary_key=True),
+                 Column("apprentice_id", Text, nullable=False),
+                 Column("opco", Text), Column("cfa_uai", Text),
+                 Column("amount", Numeric(12, 2), nullable=False),
+                 Column("due_on", Date, nullable=False), Column("latest_on", Date))
+npec_rows = Table("npec_rows", md,
+                  Column("rncp", Text, primary_key=True), Column("cpne", Text, primary_key=True),
+                  Column("npec", Numeric(12, 2), nullable=False),
+                  Column("applicable_from", Date, primary_key=True), Column("file_date", Date, primary_key=True),
+                  Column("label", Text), Column("status", Text))
+cpne_idcc = Table("cpne_idcc", md,
+                  Column("cpne", Text, primary_key=True), Column("idcc", Text, primary_key=True),
+                  Column("file_date", Date, nullable=False))

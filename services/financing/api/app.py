@@ -6,10 +6,11 @@ import asyncio
 from fastapi import FastAPI
 
 from services.financing.adapters.tables import SCHEMA
-from services.financing.api.contracts import router
+from services.financing.api import contracts, simulations
 from services.financing.application.projection import FinancingProjection
 from shared.api.app import build_app
 from shared.api.feed import feed_router
+from shared.clock import SystemClock
 from shared.eventstore.store import EventStore
 from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.topics import CONTRACT_EVENTS, dlq, ensure_topics
@@ -21,13 +22,16 @@ SOURCE = "/parcours/financing"
 async def contract_events_consumer(app: FastAPI, stop: asyncio.Event) -> None:
     s: Settings = app.state.settings
     await ensure_topics(s, [CONTRACT_EVENTS, dlq(CONTRACT_EVENTS)])
-    runner = ConsumerRunner(app.state.engine, SCHEMA, FinancingProjection(), [s.topic(CONTRACT_EVENTS)],
-                            s.kafka_bootstrap, batch_size=s.consumer_batch_size)
+    runner = ConsumerRunner(app.state.engine, SCHEMA, FinancingProjection(app.state.clock),
+                            [s.topic(CONTRACT_EVENTS)], s.kafka_bootstrap, batch_size=s.consumer_batch_size)
     app.state.consumer = runner
     await runner.run(stop)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return build_app("financing", settings or get_settings(), [router, feed_router(EventStore(SCHEMA), SOURCE)],
-                     workers=[contract_events_consumer],
-                     description="What each OPCO owes each CFA, rebuilt from contract events.")
+def create_app(settings: Settings | None = None, clock=None) -> FastAPI:
+    app = build_app("financing", settings or get_settings(),
+                    [contracts.router, simulations.router, feed_router(EventStore(SCHEMA), SOURCE)],
+                    workers=[contract_events_consumer],
+                    description="What each OPCO owes each CFA, rebuilt from contract events.")
+    app.state.clock = clock or SystemClock()
+    return app
