@@ -18,6 +18,14 @@ app.add_typer(demo, name="demo")
 app.add_typer(relay, name="relay")
 
 
+def _register_services() -> None:
+    from services.financing.cli import app as financing
+    app.add_typer(financing, name="financing")
+
+
+_register_services()
+
+
 def _run(coro):
     return asyncio.run(coro)
 
