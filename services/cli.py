@@ -7,7 +7,8 @@ import typer
 
 from shared.settings import get_settings
 
-app = typer.Typer(no_args_is_help=True, help="Parcours: apprenticeship contracts, funding and quality.")
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Parcours: apprenticeship contracts, funding and quality.")
 keys = typer.Typer(no_args_is_help=True, help="API keys (shown once, stored hashed).")
 db = typer.Typer(no_args_is_help=True, help="Database schema.")
 demo = typer.Typer(no_args_is_help=True, help="Demo data.")

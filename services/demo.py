@@ -1,20 +1,41 @@
-"""Demo data for ``make run``: one key per role, written to the data directory (once)."""
+"""Reference and demo data for ``make run``: the NPEC sample referential, and one key per role
+written to the data directory (once)."""
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
+
+from services.financing.adapters.npec_file import read_csv
+from services.financing.application.referential_import import import_referential
 
 from shared.auth import create_key
 from shared.db import make_engine
+from shared.reference.tables import DATA_DIR
 from shared.settings import REPO_ROOT, get_settings
 
 DEMO_KEYS = [("cfa", "0751234J"), ("cfa", "0931234L"), ("opco", "ATLAS"), ("opco", "AKTO"), ("ops", "ops")]
 
 
+async def load_reference_data(engine) -> str:
+    """The NPEC sample referential (idempotent: rows are keyed by applicability and file date)."""
+    sample = DATA_DIR / "npec_sample"
+    parsed = read_csv((sample / "referentiel_npec.csv").read_text(encoding="utf-8"),
+                      (sample / "cpne_idcc.csv").read_text(encoding="utf-8"))
+    async with engine.begin() as conn:
+        done = await import_referential(conn, parsed, date(2024, 7, 1), date.today())
+    return f"NPEC sample referential: {done['npec_rows']} rows"
+
+
 async def load_demo() -> str:
     out = Path(os.environ.get("PARCOURS_DATA_DIR", REPO_ROOT / ".data")) / "demo-keys.txt"
+    engine = make_engine(get_settings(), pool_size=1)
+    try:
+        reference = await load_reference_data(engine)
+    finally:
+        await engine.dispose()
     if out.exists():
-        return f"demo keys already in {out}"
+        return f"{reference}; demo keys already in {out}"
     engine = make_engine(get_settings(), pool_size=1)
     lines = []
     try:
@@ -27,4 +48,4 @@ async def load_demo() -> str:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     out.chmod(0o600)
-    return f"demo keys written to {out}"
+    return f"{reference}; demo keys written to {out}"

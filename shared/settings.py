@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     consumer_batch_size: int = 1000
     statement_timeout_ms: int = 15000
     max_body_bytes: int = 1_000_000
+    max_upload_bytes: int = 50_000_000
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

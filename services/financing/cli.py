@@ -31,3 +31,38 @@ def simulate_cmd(file: str = typer.Argument(..., help="a JSON file {events, refe
         raise typer.Exit(2)
     result = simulate(request, date.fromisoformat(today) if today else date.today())
     typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+@app.command("import-npec")
+def import_npec(file: Path = typer.Argument(..., exists=True, help="the NPEC .xlsx, or the 'référentiel NPEC' CSV"),
+                cpne_idcc: Path = typer.Option(None, exists=True, help="with a CSV: the 'CPNE-IDCC' CSV"),
+                file_date: str = typer.Option(None, help="the file's date (default: today)")):
+    """Load France compétences' NPEC referential and recompute the contracts it affects."""
+    import asyncio
+
+    from services.financing.adapters.npec_file import NpecFileError, read_csv, read_xlsx
+    from services.financing.application.referential_import import import_referential
+    from shared.db import make_engine
+    from shared.settings import get_settings
+
+    try:
+        if file.suffix.lower() == ".xlsx":
+            parsed = read_xlsx(file.read_bytes())
+        else:
+            if cpne_idcc is None:
+                typer.echo("error: a CSV referential needs --cpne-idcc with the CPNE-IDCC sheet", err=True)
+                raise typer.Exit(2)
+            parsed = read_csv(file.read_text(encoding="utf-8-sig"), cpne_idcc.read_text(encoding="utf-8-sig"))
+    except NpecFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    day = date.fromisoformat(file_date) if file_date else date.today()
+
+    async def run():
+        engine = make_engine(get_settings(), pool_size=1)
+        try:
+            async with engine.begin() as conn:
+                return await import_referential(conn, parsed, day, date.today())
+        finally:
+            await engine.dispose()
+    typer.echo(json.dumps(asyncio.run(run())))

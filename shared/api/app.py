@@ -26,7 +26,9 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 def build_app(service: str, settings: Settings, routers: list[APIRouter], *,
               workers: list[Worker] = (), on_startup: list[Callable[[FastAPI], Awaitable[None]]] = (),
-              description: str = "") -> FastAPI:
+              description: str = "", uploads: dict[str, set[str]] | None = None) -> FastAPI:
+    """``uploads``: paths that also take the named content types (files), up to max_upload_bytes."""
+    uploads = uploads or {}
     configure_logging(settings.log_level)
 
     @asynccontextmanager
@@ -62,11 +64,14 @@ def build_app(service: str, settings: Settings, routers: list[APIRouter], *,
         started = time.perf_counter()
         if request.method in _BODY_METHODS:
             length = request.headers.get("content-length")
-            if length and length.isdigit() and int(length) > settings.max_body_bytes:
+            upload_types = uploads.get(request.url.path, set())
+            limit = settings.max_upload_bytes if upload_types else settings.max_body_bytes
+            if length and length.isdigit() and int(length) > limit:
                 return problem_response(Problem(413, "payload-too-large", "Payload too large",
-                                                f"Bodies are limited to {settings.max_body_bytes} bytes."))
+                                                f"Bodies are limited to {limit} bytes."))
             ctype = request.headers.get("content-type", "")
-            if (length not in (None, "0")) and not _is_json(ctype):
+            if (length not in (None, "0")) and not _is_json(ctype) \
+                    and ctype.split(";")[0].strip().lower() not in upload_types:
                 return problem_response(Problem(415, "unsupported-media-type", "Unsupported media type",
                                                 "Send application/json."))
         response = await call_next(request)
