@@ -60,3 +60,10 @@ npec_rows = Table("npec_rows", md,
 cpne_idcc = Table("cpne_idcc", md,
                   Column("cpne", Text, primary_key=True), Column("idcc", Text, primary_key=True),
                   Column("file_date", Date, nullable=False))
+fees = Table("fees", md,
+             Column("claim_id", Text, primary_key=True),
+             Column("apprentice_id", Text, nullable=False), Column("contract_id", Text, nullable=False),
+             Column("opco", Text), Column("cfa_uai", Text), Column("kind", Text, nullable=False),
+             Column("day", Date, nullable=False), Column("quantity", Integer, nullable=False),
+             Column("amount", Numeric(12, 2), nullable=False), Column("funding_year", Integer),
+             Column("advance", Integer), Column("recorded_at", DateTime(timezone=True), server_default=func.now()))

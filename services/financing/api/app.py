@@ -6,7 +6,7 @@ import asyncio
 from fastapi import FastAPI
 
 from services.financing.adapters.tables import SCHEMA
-from services.financing.api import contracts, referential, simulations
+from services.financing.api import contracts, fees, referential, simulations
 from services.financing.application.projection import FinancingProjection
 from shared.api.app import build_app
 from shared.api.feed import feed_router
@@ -30,7 +30,7 @@ async def contract_events_consumer(app: FastAPI, stop: asyncio.Event) -> None:
 
 def create_app(settings: Settings | None = None, clock=None) -> FastAPI:
     app = build_app("financing", settings or get_settings(),
-                    [contracts.router, simulations.router, referential.router,
+                    [contracts.router, simulations.router, referential.router, fees.router,
                      feed_router(EventStore(SCHEMA), SOURCE)],
                     workers=[contract_events_consumer], uploads={referential.PATH: {referential.XLSX}},
                     description="What each OPCO owes each CFA, rebuilt from contract events.")

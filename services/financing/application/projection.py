@@ -89,6 +89,11 @@ class FinancingProjection:
                                .values(status=st, version=version))
 
 
+async def apprentice_of(conn: AsyncConnection, contract_id: str) -> str | None:
+    return await conn.scalar(select(contract_events.c.apprentice_id)
+                             .where(contract_events.c.contract_id == contract_id).limit(1))
+
+
 async def path_events(conn: AsyncConnection, apprentice_ids, recorded_until=None) -> dict[str, list[dict]]:
     """The contract events of these apprentices' paths, in arrival order (one query)."""
     q = (select(contract_events.c.apprentice_id, contract_events.c.contract_id, contract_events.c.type,

@@ -10,7 +10,8 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.financing.adapters.tables import advances, contract_events, contracts
-from services.financing.application.projection import _STATUS, compute_paths
+from services.financing.application.fees import fees_of
+from services.financing.application.projection import _STATUS, apprentice_of, compute_paths
 from services.financing.domain.facts import ContractFacts
 from shared.auth import Principal
 from shared.months import months_started
@@ -28,11 +29,6 @@ def _status(f: ContractFacts) -> str:
     return status
 
 
-async def apprentice_of(conn: AsyncConnection, contract_id: str) -> str | None:
-    return await conn.scalar(select(contract_events.c.apprentice_id)
-                             .where(contract_events.c.contract_id == contract_id).limit(1))
-
-
 async def contract_funding(conn: AsyncConnection, principal: Principal, contract_id: str, today: date,
                            as_of: datetime | None) -> dict | None:
     apprentice = await apprentice_of(conn, contract_id)
@@ -43,6 +39,10 @@ async def contract_funding(conn: AsyncConnection, principal: Principal, contract
     if f is None or not _visible(principal, f):
         return None
     own_lines = [l for l in result.lines if l.contract_id == contract_id]
+    claims = await fees_of(conn, contract_id, as_of)
+    schedule = [dict(a, fees=[c["claim_id"] for c in claims if c["invoice"] == {
+        "funding_year": a["funding_year"], "advance": a["advance"]}]) for a in result.schedule
+        if a["contract_id"] == contract_id]
     total = sum((l.amount for l in own_lines if l.amount is not None), Decimal(0))
     return {
         "contract_id": contract_id, "apprentice_id": f.apprentice_id, "cfa_uai": f.cfa_uai, "opco": f.opco,
@@ -53,8 +53,7 @@ async def contract_funding(conn: AsyncConnection, principal: Principal, contract
         "npec_source": result.npec_sources.get(contract_id),
         "spans": [s.as_dict() for s in result.spans if s.contract_id == contract_id],
         "funding_years": [l.as_dict() for l in own_lines], "total": f"{total:.2f}",
-        "schedule": [a for a in result.schedule if a["contract_id"] == contract_id],
-        "fees": [], "as_of": as_of.isoformat() if as_of else None,
+        "schedule": schedule, "fees": claims, "as_of": as_of.isoformat() if as_of else None,
     }
 
 
