@@ -91,6 +91,12 @@ async def current_principal(request: Request,
         principal = await authenticate(conn, creds.credentials)
     if principal is None:
         raise _unauthorized("The API key is unknown or revoked.")
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    wait = limiter.acquire(principal.key_id) if limiter else 0.0
+    if wait:
+        raise Problem(429, "too-many-requests", "Too many requests",
+                      "This key's request rate is over its limit; retry after the delay given.",
+                      headers={"Retry-After": limiter.retry_after(wait)})
     request.state.principal = principal
     return principal
 

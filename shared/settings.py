@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = 15000
     max_body_bytes: int = 1_000_000
     max_upload_bytes: int = 50_000_000
+    rate_limit_per_second: float = 200.0
+    rate_limit_burst: int = 400
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

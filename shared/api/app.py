@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from shared.api.problems import Problem, install_problem_handlers, problem_response
+from shared.api.problems import ERROR_RESPONSES, Problem, install_problem_handlers, problem_response
+from shared.api.ratelimit import RateLimiter
 from shared.db import make_engine
 from shared.observability import REQUEST_LATENCY, configure_logging
 from shared.settings import Settings
@@ -57,6 +58,7 @@ def build_app(service: str, settings: Settings, routers: list[APIRouter], *,
 
     app = FastAPI(title=f"Parcours {service}", version="1.0.0", lifespan=lifespan, description=description)
     app.state.service = service
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     install_problem_handlers(app)
 
     @app.middleware("http")
@@ -106,7 +108,7 @@ def build_app(service: str, settings: Settings, routers: list[APIRouter], *,
 
     app.include_router(health)
     for r in routers:
-        app.include_router(r)
+        app.include_router(r, responses=ERROR_RESPONSES)
     return app
 
 

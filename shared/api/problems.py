@@ -20,6 +20,26 @@ _TITLES = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-
            503: "unavailable"}
 
 
+PROBLEM_SCHEMA = {
+    "type": "object", "required": ["type", "title", "status"],
+    "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                   "detail": {"type": "string"}, "instance": {"type": "string"},
+                   "errors": {"type": "array", "items": {"type": "object", "properties": {
+                       "field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"},
+                       "article": {"type": "string"}}}}},
+}
+# Documented on every /v1 operation: what an integrator must handle.
+ERROR_RESPONSES = {
+    status: {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
+    for status, description in [
+        (400, "Malformed header"), (401, "No key, or an unknown or revoked key"),
+        (403, "The key's role may not do this"), (404, "No such resource for this key's tenant"),
+        (409, "The command does not fit the current state"), (412, "If-Match names a stale version"),
+        (413, "Body too large"), (415, "Unsupported content type"), (422, "Invalid request"),
+        (429, "Rate limit: retry after Retry-After seconds"), (500, "Unexpected error (logged)")]
+}
+
+
 class Problem(Exception):
     def __init__(self, status: int, code: str, title: str, detail: str | None = None, *,
                  errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,

@@ -25,11 +25,12 @@ async def walk_many_event_types(api: ContractsApi, keys) -> None:
 
 async def test_every_event_type_has_a_schema_and_recorded_events_validate(contracts, keys):
     await walk_many_event_types(ContractsApi(contracts, keys), keys)
-    index = (await contracts.get("/v1/schemas/events")).json()["event_types"]
+    assert (await contracts.get("/v1/schemas/events")).status_code == 401
+    index = (await contracts.get("/v1/schemas/events", headers=H(keys.opco_y))).json()["event_types"]
     assert {e["type"] for e in index} == set(CATALOGUE)
     schemas = {}
     for entry in index:
-        r = await contracts.get(entry["url"])
+        r = await contracts.get(entry["url"], headers=H(keys.opco_y))
         assert r.status_code == 200
         schemas[entry["type"]] = r.json()
         jsonschema.Draft202012Validator.check_schema(r.json())
@@ -38,7 +39,7 @@ async def test_every_event_type_has_a_schema_and_recorded_events_validate(contra
     for ce in feed:
         jsonschema.validate(ce["data"], schemas[ce["type"]])
         assert ce["dataschema"] == schemas[ce["type"]]["$id"]
-    assert (await contracts.get("/v1/schemas/events/contract.nope/1")).status_code == 404
+    assert (await contracts.get("/v1/schemas/events/contract.nope/1", headers=H(keys.ops))).status_code == 404
 
 
 async def test_asyncapi_describes_contracts_events(contracts):

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from services.contracts.domain.events import CATALOGUE
 from shared.api.problems import not_found
+from shared.auth import CurrentPrincipal
 from shared.envelope import dataschema
 
 router = APIRouter(tags=["schemas"])
@@ -62,7 +63,7 @@ def _example(value) -> dict:
 @router.get("/v1/schemas/events", summary="Event types and their JSON Schema URLs",
             responses=_example({"event_types": [{"type": "contract.signed", "version": 1,
                                                  "url": "/v1/schemas/events/contract.signed/1"}]}))
-async def list_event_schemas():
+async def list_event_schemas(principal: CurrentPrincipal):
     return {"event_types": [{"type": t, "version": 1, "dataschema": dataschema(t, 1),
                              "url": f"/v1/schemas/events/{t}/1"} for t in CATALOGUE]}
 
@@ -70,7 +71,7 @@ async def list_event_schemas():
 @router.get("/v1/schemas/events/{event_type}/{version}", summary="The JSON Schema of an event's data",
             responses=_example({"title": "contract.deposited", "type": "object",
                                 "required": ["contract_id", "deposited_on", "deposit_number"]}))
-async def get_event_schema(event_type: str, version: int):
+async def get_event_schema(event_type: str, version: int, principal: CurrentPrincipal):
     if event_type not in CATALOGUE or version != 1:
         raise not_found("event schema")
     return event_schema(event_type, version)

@@ -1,0 +1,117 @@
+"""Every operation of every service x every role: another tenant's resource is 404, an act
+outside the role 403, no key or a revoked key 401. The operations come from the live OpenAPI
+documents: a new endpoint fails this test until its policy is written below."""
+import pytest
+
+from shared.auth import create_key, revoke_key
+from tests.integration.lifecycle_api import ContractsApi
+from tests.support import Keys, eventually
+
+OK = "ok"  # authorised: any answer but 401, 403 and 404 (2xx, or 409/412/422 on the body or state)
+ROLES = ("cfa_a", "cfa_b", "opco_x", "opco_y", "ops")
+
+
+def policy(cfa_a, cfa_b, opco_x, opco_y, ops):
+    return dict(zip(ROLES, (cfa_a, cfa_b, opco_x, opco_y, ops)))
+
+
+OWN_READ = policy(OK, 404, OK, 404, OK)
+CFA_ACT = policy(OK, 404, 403, 404, 403)
+OPCO_ACT = policy(403, 404, OK, 404, 403)
+OPS_ONLY = policy(403, 403, 403, 403, OK)
+ANY = policy(OK, OK, OK, OK, OK)
+
+POLICIES = {
+    "contracts": {
+        ("post", "/v1/contracts"): policy(OK, 403, 403, 403, 403),
+        ("get", "/v1/contracts"): ANY,
+        ("get", "/v1/contracts/{contract_id}"): OWN_READ,
+        ("get", "/v1/contracts/{contract_id}/events"): OWN_READ,
+        **{("post", f"/v1/contracts/{{contract_id}}/{p}"): CFA_ACT
+           for p in ("transmission", "amendments", "rupture", "post-rupture-training-end", "completion",
+                     "cancellation")},
+        ("post", "/v1/contracts/{contract_id}/decision"): OPCO_ACT,
+        ("post", "/v1/contracts/{contract_id}/deposit"): OPCO_ACT,
+        ("get", "/v1/events"): OPS_ONLY,
+        ("get", "/v1/schemas/events"): ANY,
+        ("get", "/v1/schemas/events/{event_type}/{version}"): ANY,
+    },
+    "financing": {
+        ("get", "/v1/financing/contracts/{contract_id}"): OWN_READ,
+        ("get", "/v1/financing/apprentices/{apprentice_id}/handover"): OWN_READ,
+        ("get", "/v1/financing/opcos/{code}/commitments"): policy(OK, OK, OK, 404, OK),
+        ("post", "/v1/financing/simulations"): ANY,
+        ("post", "/v1/financing/fees"): policy(OK, 404, 403, 403, 403),
+        ("put", "/v1/financing/referential/npec"): OPS_ONLY,
+        ("get", "/v1/events"): OPS_ONLY,
+    },
+    "quality": {
+        ("get", "/v1/events"): OPS_ONLY,
+    },
+}
+
+
+def example_body(op: dict):
+    content = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+    examples = content.get("examples") or {}
+    return next(iter(examples.values()))["value"] if examples else {}
+
+
+def classify(status: int) -> object:
+    return status if status in (401, 403, 404) else OK
+
+
+@pytest.fixture
+async def world(contracts, financing, quality, keys, engine):
+    api = ContractsApi(contracts, keys)
+    cid = (await api.sign(apprentice={"id": "app-matrix", "birth_date": "2005-03-14"}))["contract_id"]
+    await api.transmit(cid)
+    async with engine.begin() as conn:
+        key_id, revoked = await create_key(conn, "ops", "ops")
+        await revoke_key(conn, key_id)
+
+    async def projected():
+        r = await financing.get(f"/v1/financing/contracts/{cid}", headers=Keys.header(keys.ops))
+        return r.status_code == 200
+    await eventually(projected, what="the contract in the financing projection")
+    params = {"contract_id": cid, "apprentice_id": "app-matrix", "code": "ATLAS",
+              "event_type": "contract.signed", "version": "1"}
+    return {"contracts": contracts, "financing": financing, "quality": quality}, params, revoked
+
+
+async def test_every_operation_against_every_role(world, keys):
+    clients, params, revoked = world
+    failures = []
+    for service, client in clients.items():
+        spec = (await client.get("/openapi.json")).json()
+        operations = {(m, p): op for p, ops in spec["paths"].items() if p.startswith("/v1/")
+                      for m, op in ops.items()}
+        assert set(operations) == set(POLICIES[service]), f"{service}: write the policy of every new endpoint"
+        for (method, path), op in operations.items():
+            url = path.format(**params)
+            query = {"from": "2024-01-01", "to": "2026-12-31"} if "commitments" in path else None
+            body = {} if path.endswith("/npec") else example_body(op)
+            if path.endswith("/fees"):
+                body = {**body, "contract_id": params["contract_id"]}
+            for who, expected in [("none", 401), ("revoked", 401), *POLICIES[service][(method, path)].items()]:
+                headers = {} if who == "none" else Keys.header(revoked if who == "revoked" else getattr(keys, who))
+                kwargs = {"headers": headers, "params": query}
+                if method in ("post", "put"):
+                    kwargs["json"] = body
+                r = await client.request(method.upper(), url, **kwargs)
+                if classify(r.status_code) != expected:
+                    failures.append(f"{service} {method.upper()} {path} as {who}: {r.status_code}, expected {expected}")
+                if r.status_code >= 400:
+                    assert r.headers["content-type"] == "application/problem+json", (path, who)
+                    assert "Traceback" not in r.text
+    assert not failures, "\n".join(failures)
+
+
+async def test_lists_and_projections_are_scoped(world, keys, contracts, financing):
+    clients, params, _ = world
+    for key, visible in [(keys.cfa_a, True), (keys.cfa_b, False), (keys.opco_x, True), (keys.opco_y, False)]:
+        items = (await contracts.get("/v1/contracts?limit=500", headers=Keys.header(key))).json()["items"]
+        assert (params["contract_id"] in {c["contract_id"] for c in items}) == visible
+        for c in items:
+            assert key != keys.cfa_b or c["cfa_uai"] == "0931234L"
+            assert key != keys.opco_y or c["opco"] == "AKTO"
