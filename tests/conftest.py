@@ -1,6 +1,7 @@
 from datetime import date
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from shared.clock import FixedClock
 
@@ -8,6 +9,11 @@ from shared.auth import create_key
 from shared.db import make_engine
 from tests.support import (CFA_A, CFA_B, OPCO_X, OPCO_Y, Keys, create_database, drop_database,
                            running, settings_for)
+
+
+# Property and fuzz tests draw the same examples on every run (deterministic CI).
+hypothesis_settings.register_profile("parcours", derandomize=True, deadline=None, print_blob=True)
+hypothesis_settings.load_profile("parcours")
 
 
 @pytest.fixture(scope="session")

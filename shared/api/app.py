@@ -9,7 +9,7 @@ from typing import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -108,8 +108,21 @@ def build_app(service: str, settings: Settings, routers: list[APIRouter], *,
 
     app.include_router(health)
     for r in routers:
-        app.include_router(r, responses=ERROR_RESPONSES)
+        app.include_router(r, responses=ERROR_RESPONSES, dependencies=[Depends(reject_unknown_query)])
     return app
+
+
+async def reject_unknown_query(request: Request) -> None:
+    """Unknown query parameters are refused (422), like unknown body fields."""
+    route = request.scope.get("route")
+    known = {p.alias for p in getattr(getattr(route, "dependant", None), "query_params", [])}
+    for sub in getattr(getattr(route, "dependant", None), "dependencies", []):
+        known |= {p.alias for p in sub.query_params}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise Problem(422, "validation-error", "The request is not valid", "Unknown query parameter(s).",
+                      errors=[{"field": f"query.{name}", "code": "unknown_parameter",
+                               "message": "This parameter is not part of the API."} for name in unknown])
 
 
 def _is_json(ctype: str) -> bool:

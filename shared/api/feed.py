@@ -24,7 +24,7 @@ def feed_router(store: EventStore, source: str) -> APIRouter:
     @router.get("/v1/events", summary="The whole log in commit order (ops)",
                 responses={200: {"content": {"application/json": {"example": example}}}})
     async def events(request: Request, principal: CurrentPrincipal,
-                     after: Annotated[int, Query(ge=0, description="position of the last event seen")] = 0,
+                     after: Annotated[int, Query(ge=0, le=2**63 - 1, description="position of the last event seen")] = 0,
                      limit: Annotated[int, Query(ge=1, le=5000)] = 500):
         require_role(principal, "ops")
         async with request.app.state.engine.connect() as conn:

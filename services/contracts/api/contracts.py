@@ -28,6 +28,7 @@ from shared.api.problems import Problem, not_found
 from shared.auth import CurrentPrincipal, Principal
 from shared.envelope import to_cloudevent
 from shared.tenancy import can_see
+from shared.types import IsoDate
 
 SOURCE = "/parcours/contracts"
 router = APIRouter(tags=["contracts"])
@@ -151,7 +152,7 @@ def _decode_cursor(cursor: str) -> tuple[date, str]:
             responses={200: {"content": {"application/json": {"example": {"items": [], "next": None}}}}})
 async def list_contracts(request: Request, principal: CurrentPrincipal,
                          status: str | None = None, opco: str | None = None, cfa: str | None = None,
-                         signed_from: date | None = None, signed_to: date | None = None,
+                         signed_from: IsoDate | None = None, signed_to: IsoDate | None = None,
                          cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50):
     c = contracts.c
     q = select(contracts)

@@ -2,7 +2,9 @@
 ``contracts.events``."""
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from services.contracts.domain.events import CATALOGUE
 from shared.api.problems import not_found
@@ -71,7 +73,8 @@ async def list_event_schemas(principal: CurrentPrincipal):
 @router.get("/v1/schemas/events/{event_type}/{version}", summary="The JSON Schema of an event's data",
             responses=_example({"title": "contract.deposited", "type": "object",
                                 "required": ["contract_id", "deposited_on", "deposit_number"]}))
-async def get_event_schema(event_type: str, version: int, principal: CurrentPrincipal):
+async def get_event_schema(event_type: str, version: Annotated[int, Path(ge=1, le=1000)],
+                           principal: CurrentPrincipal):
     if event_type not in CATALOGUE or version != 1:
         raise not_found("event schema")
     return event_schema(event_type, version)

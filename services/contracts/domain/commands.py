@@ -8,14 +8,15 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from services.contracts.domain.model import Strict
+from shared.types import IsoDate
 
 
 class Decision(Strict):
     """The OPCO's decision: accept (with the annual level), refuse (with a motive), or notify
     that instruction continues."""
     outcome: Literal["accepted", "refused", "instruction_extended"]
-    decided_on: date | None = None
-    notified_on: date | None = None
+    decided_on: IsoDate | None = None
+    notified_on: IsoDate | None = None
     annual_funding_level: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
     disability_uplift_annual: Decimal | None = Field(default=None, ge=0, le=4000, decimal_places=2)
     motive: str | None = Field(default=None, min_length=1, max_length=1000)

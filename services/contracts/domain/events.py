@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from services.contracts.domain.model import ContractTerms, Strict
+from shared.types import IsoDate
 
 Money = Field(ge=0, max_digits=12, decimal_places=2)
 RUPTURE_REASONS = ("free_rupture_45_days", "mutual_agreement", "apprentice_resignation",
@@ -20,48 +21,48 @@ RuptureReason = Literal[RUPTURE_REASONS]  # type: ignore[valid-type]
 
 class Transmission(Strict):
     """Transmission du contrat à l'OPCO (privé) ou à la DDETS (public)."""
-    transmitted_on: date
+    transmitted_on: IsoDate
     by: Literal["employer", "cfa"]
-    file_complete_on: date | None = None
+    file_complete_on: IsoDate | None = None
 
 
 class InstructionExtended(Strict):
-    notified_on: date
+    notified_on: IsoDate
 
 
 class FundingAccepted(Strict):
     """Prise en charge acceptée (niveau annuel, majoration handicap éventuelle)."""
-    decided_on: date
+    decided_on: IsoDate
     annual_funding_level: Decimal = Money
     disability_uplift_annual: Decimal | None = Field(default=None, ge=0, le=4000, decimal_places=2)
 
 
 class FundingRefused(Strict):
-    decided_on: date
+    decided_on: IsoDate
     motive: str = Field(min_length=1, max_length=1000)
 
 
 class Deadline(Strict):
-    deadline_on: date
+    deadline_on: IsoDate
 
 
 class Deposit(Strict):
     """Dépôt auprès du ministère (DECA)."""
-    deposited_on: date
+    deposited_on: IsoDate
     deposit_number: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9/_-]+$")
 
 
 class Amendment(Strict):
     """Avenant sur un élément essentiel (CERFA 31 à 38)."""
-    effective_on: date
+    effective_on: IsoDate
     amendment_type: Literal["31", "32", "33", "34", "35", "36", "37", "38"]
     changes: dict[str, Any] = Field(min_length=1)
 
 
 class Rupture(Strict):
     """Rupture anticipée (L6222-18 et suivants)."""
-    ruptured_on: date
-    notified_on: date | None = None
+    ruptured_on: IsoDate
+    notified_on: IsoDate | None = None
     reason: RuptureReason
     initiator: Literal["employer", "apprentice", "both", "cfa", "administration"] | None = None
     continues_training: bool = False
@@ -69,22 +70,22 @@ class Rupture(Strict):
 
 class Rehired(Strict):
     new_contract_id: str
-    signed_on: date
+    signed_on: IsoDate
     opco: str | None = None
 
 
 class PostRuptureTrainingEnded(Strict):
-    ended_on: date
+    ended_on: IsoDate
     reason: Literal["left_cfa", "limit_reached"]
 
 
 class Completion(Strict):
-    ended_on: date
+    ended_on: IsoDate
     diploma_obtained: bool | None = None
 
 
 class Cancellation(Strict):
-    cancelled_on: date
+    cancelled_on: IsoDate
     motive: str = Field(min_length=1, max_length=1000)
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from shared.types import IsoDate
 
 Id = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
@@ -20,7 +21,7 @@ class Strict(BaseModel):
 class Apprentice(Strict):
     """Apprenti (pseudonymous id)."""
     id: str = Id
-    birth_date: date
+    birth_date: IsoDate
     rqth: bool = False
     high_level_athlete: bool = False
     business_creation_project: bool = False
@@ -49,7 +50,7 @@ class Certification(Strict):
 
 class Master(Strict):
     """Maître d'apprentissage."""
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     name: str | None = Field(default=None, max_length=200)
 
 
@@ -64,7 +65,7 @@ class RemunerationYear(Strict):
     within the year (e.g. the month after the apprentice's 18th birthday)."""
     year: int = Field(ge=1, le=5)
     pct_smic: Decimal = Field(ge=0, le=200)
-    starts_on: date | None = None
+    starts_on: IsoDate | None = None
 
 
 class ContractTerms(Strict):
@@ -75,14 +76,14 @@ class ContractTerms(Strict):
     cfa: Cfa
     certification: Certification
     master: Master | None = None
-    signed_on: date
-    start_date: date
-    planned_end_date: date
+    signed_on: IsoDate
+    start_date: IsoDate
+    planned_end_date: IsoDate
     training_hours: int | None = Field(default=None, ge=0, le=10000)
     weekly_work_hours: Decimal | None = Field(default=None, ge=0, le=60)
     contract_type: Literal["11", "21", "22", "23"]
     previous_contract_id: str | None = Field(default=None, max_length=64)
-    training_started_on: date | None = None
+    training_started_on: IsoDate | None = None
     duration_adjustment: DurationAdjustment | None = None
     derogation_codes: list[str] = Field(default_factory=list, max_length=20)
     remuneration: list[RemunerationYear] = Field(default_factory=list, max_length=4)

@@ -119,7 +119,10 @@ def read_xlsx(content: bytes) -> NpecFile:
 def _csv_rows(text: str) -> list[list]:
     sample = text[:4096]
     delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    return [row for row in csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)]
+    try:
+        return list(csv.reader(text.lstrip("\ufeff").splitlines(), delimiter=delimiter))
+    except csv.Error as exc:
+        raise NpecFileError(f"not a CSV export: {exc}") from None
 
 
 def read_csv(npec_text: str, cpne_text: str) -> NpecFile:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from services.financing.application import queries
 from shared.api.problems import Problem, not_found
 from shared.auth import CurrentPrincipal
+from shared.types import IsoDate
 
 router = APIRouter(tags=["financing"])
 AsOf = Annotated[datetime | None, Query(description="answer from the events recorded up to then (UTC timestamp)")]
@@ -55,7 +56,7 @@ async def apprentice_handover(apprentice_id: str, request: Request, principal: C
                                 "months": [{"month": "2025-03", "by_cfa": {"0751234J": "1750.00"},
                                             "total": "1750.00"}]}))
 async def opco_commitments(code: str, request: Request, principal: CurrentPrincipal,
-                           from_: Annotated[date, Query(alias="from")], to: date, as_of: AsOf = None):
+                           from_: Annotated[IsoDate, Query(alias="from")], to: IsoDate, as_of: AsOf = None):
     if principal.role == "opco" and principal.org != code:
         raise not_found("OPCO")
     if to < from_:

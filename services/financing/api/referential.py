@@ -10,6 +10,7 @@ from services.financing.adapters.npec_file import NpecFileError, read_csv, read_
 from services.financing.application.referential_import import import_referential
 from shared.api.problems import Problem
 from shared.auth import CurrentPrincipal, require_role
+from shared.types import IsoDate
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PATH = "/v1/financing/referential/npec"
@@ -21,7 +22,7 @@ class CsvExports(BaseModel):
     model_config = ConfigDict(extra="forbid")
     referentiel_npec_csv: str = Field(min_length=1)
     cpne_idcc_csv: str = Field(min_length=1)
-    file_date: date | None = None
+    file_date: IsoDate | None = None
 
 
 @router.put(PATH, summary="Load the NPEC referential: the .xlsx as published, or its two sheets as CSV (ops)",

@@ -21,6 +21,7 @@ from shared.auth import Principal, require_role
 from shared.eventstore.model import ConcurrencyConflict, NewEvent, StreamAppend
 from shared.eventstore.store import EventStore
 from shared.tenancy import can_see
+from shared.types import IsoDate
 
 store = EventStore(SCHEMA)
 
@@ -30,7 +31,7 @@ class FeeClaimIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     contract_id: str = Field(min_length=1, max_length=64)
     kind: Literal["meal", "night", "boarding_day", "first_equipment", "mobility"]
-    date: date
+    date: IsoDate
     quantity: int = Field(default=1, ge=1, le=10)
     amount: Decimal | None = Field(default=None, ge=0, le=100_000, decimal_places=2)
 
@@ -45,7 +46,7 @@ async def _append(conn: AsyncConnection, apprentice: str, event_type: str, data:
         raise Problem(409, "concurrent-update", "Concurrent claim", "Another claim was recorded meanwhile; retry.") from None
 
 
-async def claim_fee(conn: AsyncConnection, principal: Principal, body: FeeClaimIn, today: date) -> Outcome:
+async def claim_fee(conn: AsyncConnection, principal: Principal, body: FeeClaimIn, today: IsoDate) -> Outcome:
     require_role(principal, "cfa")
     apprentice = await apprentice_of(conn, body.contract_id)
     if apprentice is None:

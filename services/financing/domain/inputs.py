@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from services.financing.domain.npec import NpecRow, Referential
+from shared.types import IsoDate
 
 
 class Loose(BaseModel):
@@ -23,10 +24,10 @@ class _Signed(Loose):
     contract_id: str | None = None
     apprentice: _Apprentice
     opco: str | None = None
-    signed_on: date
-    start_date: date
-    planned_end_date: date
-    training_started_on: date | None = None
+    signed_on: IsoDate
+    start_date: IsoDate
+    planned_end_date: IsoDate
+    training_started_on: IsoDate | None = None
     previous_contract_id: str | None = None
 
 
@@ -36,20 +37,20 @@ class _Accepted(Loose):
 
 
 class _Ruptured(Loose):
-    ruptured_on: date
+    ruptured_on: IsoDate
     continues_training: bool = False
 
 
 class _Dated(Loose):
-    ended_on: date
+    ended_on: IsoDate
 
 
 class _Rehired(Loose):
-    signed_on: date
+    signed_on: IsoDate
 
 
 class _Deposited(Loose):
-    deposited_on: date | None = None
+    deposited_on: IsoDate | None = None
 
 
 class _Amended(Loose):
@@ -93,8 +94,8 @@ class NpecIn(BaseModel):
     rncp: str
     cpne: str
     npec: Decimal = Field(ge=0)
-    applicable_from: date
-    file_date: date | None = None
+    applicable_from: IsoDate
+    file_date: IsoDate | None = None
 
 
 class CpneIdccIn(BaseModel):
@@ -122,7 +123,7 @@ class SimulationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     events: list[SimEvent] = Field(min_length=1, max_length=200_000)
     referential: ReferentialIn | None = None
-    as_of: date | None = None
+    as_of: IsoDate | None = None
 
 
 def parse_simulation(payload: Any) -> SimulationIn:
