@@ -20,3 +20,17 @@ def _iso_date(value: object) -> object:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
+def _iso_datetime(value: object) -> object:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATETIME.fullmatch(value):
+        return value
+    raise ValueError("a timestamp as YYYY-MM-DDTHH:MM:SS+00:00")
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]

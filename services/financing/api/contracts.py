@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query, Request
 from services.financing.application import queries
 from shared.api.problems import Problem, not_found
 from shared.auth import CurrentPrincipal
-from shared.types import IsoDate
+from shared.types import IsoDate, IsoDateTime
 
 router = APIRouter(tags=["financing"])
-AsOf = Annotated[datetime | None, Query(description="answer from the events recorded up to then (UTC timestamp)")]
+AsOf = Annotated[IsoDateTime | None, Query(description="answer from the events recorded up to then (UTC timestamp)")]
 
 
 def _example(value) -> dict:
