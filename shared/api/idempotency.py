@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Awaitable, Callable
 
+from fastapi.responses import Response
 from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -34,7 +35,7 @@ def idempotency_table(schema: str) -> Table:
                  Column("idempotency_key", Text, primary_key=True),
                  Column("request_hash", Text, nullable=False),
                  Column("status", Integer, nullable=False),
-                 Column("body", JSONB),
+                 Column("body", Text),  # the response exactly as first sent
                  Column("headers", JSONB),
                  Column("created_at", DateTime(timezone=True), server_default=func.now()))
 
@@ -43,6 +44,21 @@ def create_idempotency_table_sql(schema: str) -> str:
     return f"""CREATE TABLE {schema}.idempotency_keys (key_id text, idempotency_key text,
         request_hash text NOT NULL, status integer NOT NULL, body jsonb, headers jsonb,
         created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (key_id, idempotency_key))"""
+
+
+def _serialize(body: Any) -> str:
+    # the same bytes as starlette's JSONResponse renders
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+
+
+def respond(outcome: Outcome) -> Response:
+    """The HTTP response of an outcome: a replay carries the first response's exact bytes."""
+    headers = dict(outcome.headers)
+    media_type = headers.pop("Content-Type", "application/json")
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    body = outcome.body if isinstance(outcome.body, str) else _serialize(outcome.body)
+    return Response(body, status_code=outcome.status, headers=headers, media_type=media_type)
 
 
 def fingerprint(method: str, path: str, payload: Any) -> str:
@@ -68,5 +84,5 @@ async def once(conn: AsyncConnection, schema: str, key_id: str, idem_key: str | 
         return Outcome(row.status, row.body, dict(row.headers or {}), replayed=True)
     outcome = await action()
     await conn.execute(update(t).where(t.c.key_id == key_id, t.c.idempotency_key == idem_key)
-                       .values(status=outcome.status, body=outcome.body, headers=outcome.headers))
+                       .values(status=outcome.status, body=_serialize(outcome.body), headers=outcome.headers))
     return outcome

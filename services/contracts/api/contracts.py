@@ -8,7 +8,6 @@ from datetime import date
 from typing import Annotated, Any, Awaitable, Callable
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import and_, or_, select, tuple_
 
@@ -23,7 +22,7 @@ from services.contracts.domain.commands import Decision
 from services.contracts.domain.model import ContractTerms
 from services.contracts.domain.rules import Context
 from services.contracts.domain.state import ContractState
-from shared.api.idempotency import Outcome, fingerprint, once
+from shared.api.idempotency import Outcome, fingerprint, once, respond
 from shared.api.problems import Problem, not_found
 from shared.auth import CurrentPrincipal, Principal
 from shared.envelope import to_cloudevent
@@ -43,15 +42,12 @@ def _state_body(state: ContractState) -> dict[str, Any]:
 
 
 async def _idempotent(request: Request, principal: Principal, idem_key: str | None, payload: BaseModel,
-                      action: Callable[[ContractsUnitOfWork], Awaitable[Outcome]]) -> JSONResponse:
+                      action: Callable[[ContractsUnitOfWork], Awaitable[Outcome]]) -> Response:
     digest = fingerprint(request.method, request.url.path, payload.model_dump(mode="json"))
     async with request.app.state.engine.begin() as conn:
         outcome = await once(conn, SCHEMA, principal.key_id, idem_key, digest,
                              lambda: action(ContractsUnitOfWork(conn)))
-    headers = dict(outcome.headers)
-    if outcome.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+    return respond(outcome)
 
 
 @router.post("/v1/contracts", status_code=201, summary="Sign a contract (CFA key)",

@@ -4,11 +4,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Request
-from fastapi.responses import JSONResponse
 
 from services.financing.adapters.tables import SCHEMA
 from services.financing.application.fees import FeeClaimIn, claim_fee
-from shared.api.idempotency import fingerprint, once
+from shared.api.idempotency import fingerprint, once, respond
 from shared.auth import CurrentPrincipal
 
 router = APIRouter(tags=["financing"])
@@ -26,7 +25,4 @@ async def post_fee(body: Annotated[FeeClaimIn, Body(openapi_examples={"meals": {
     async with request.app.state.engine.begin() as conn:
         outcome = await once(conn, SCHEMA, principal.key_id, idempotency_key, digest,
                              lambda: claim_fee(conn, principal, body, request.app.state.clock.today()))
-    headers = dict(outcome.headers)
-    if outcome.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+    return respond(outcome)
