@@ -21,7 +21,9 @@ app.add_typer(relay, name="relay")
 
 def _register_services() -> None:
     from services.financing.cli import app as financing
+    from services.ops.cli import app as ops
     app.add_typer(financing, name="financing")
+    app.add_typer(ops, name="ops")
 
 
 _register_services()

@@ -35,6 +35,27 @@ def upgrade_all(database_url: str | None = None) -> list[str]:
     return [s for s, _ in MIGRATIONS]
 
 
+def expected_heads() -> dict[str, str]:
+    from alembic.script import ScriptDirectory
+    url = "postgresql+asyncpg://unused/unused"
+    return {schema: ScriptDirectory.from_config(alembic_config(schema, folder, url)).get_current_head()
+            for schema, folder in MIGRATIONS}
+
+
+async def migration_problems(conn) -> list[str]:
+    """Why this database is not one `parcours db upgrade` brought to the current heads (empty: it is)."""
+    problems = []
+    for schema, head in expected_heads().items():
+        exists = await conn.scalar(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": f"{schema}.alembic_version"})
+        if not exists:
+            problems.append(f"schema {schema} was never migrated")
+            continue
+        current = await conn.scalar(text(f"SELECT version_num FROM {schema}.alembic_version"))
+        if current != head:
+            problems.append(f"schema {schema} is at {current}, expected {head}")
+    return problems
+
+
 def run_env() -> None:
     """Body of every service's alembic ``env.py``: migrate that service's schema online."""
     from alembic import context

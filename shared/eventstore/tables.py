@@ -45,6 +45,8 @@ def store_tables(schema: str) -> StoreTables:
         Column("metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
         Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
         Column("transaction_id", Xid8, nullable=False, server_default=text("pg_current_xact_id()")),
+        Column("prev_hash", Text),
+        Column("hash", Text),
         UniqueConstraint("stream_id", "stream_version"),
     )
     checkpoints = Table(
