@@ -64,6 +64,7 @@ async def test_logs_carry_no_key_and_no_personal_data(contracts, keys, capfd):
     assert "auth.debug" in logged
     for secret in (keys.cfa_a, keys.ops, keys.cfa_b, birth, "Jeanne Martin"):
         assert secret not in logged
-    for line in out.splitlines():
-        if line.startswith("{"):
-            json.loads(line)  # JSON logs
+    json_lines = [line for line in err.splitlines() if line.startswith("{")]
+    assert any('"auth.debug"' in line for line in json_lines)
+    for line in json_lines:
+        json.loads(line)  # JSON logs, on stderr
