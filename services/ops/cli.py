@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import typer
+from sqlalchemy import text
 
 from services.ops.common import STORES, log, migrated_engine
 from shared.eventstore.chain import Break, verify_chain
@@ -72,3 +73,103 @@ def audit_export_cmd(out: Path = typer.Option(..., help="the folder to write int
                            "chain": "intact" if manifest["chain"] == "intact" else "broken"}))
     if manifest["chain"] != "intact":
         raise typer.Exit(1)
+
+
+def _spec(name: str):
+    from services.ops.projections import SPECS
+    if name not in SPECS:
+        typer.echo(f"error: no projection {name!r} to rebuild (known: {', '.join(SPECS)})", err=True)
+        raise typer.Exit(2)
+    return SPECS[name]
+
+
+async def _run_rebuild(engine, spec, target: str, source: str, until=None, batch: int = 5000) -> int:
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn)
+
+    from services.ops.rebuild import from_feed, from_kafka, prepare
+    from shared.settings import get_settings
+
+    resume = await prepare(engine, spec, target, source)
+    with Progress(TextColumn(f"{spec.name} from {source}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]} events/s"), TimeRemainingColumn(), transient=False) as bar:
+        task = bar.add_task("rebuild", total=None, rate="-")
+
+        def progress(n: int, total: int | None) -> None:
+            if total is not None:
+                bar.update(task, total=total)
+            bar.advance(task, n)
+            speed = bar.tasks[task].speed
+            bar.update(task, rate=f"{speed:,.0f}" if speed else "-")
+        if source == "kafka":
+            return await from_kafka(engine, spec, target, get_settings(), resume, progress, until=until, batch=batch)
+        return await from_feed(engine, spec, target, resume, progress, batch=batch)
+
+
+@app.command("rebuild")
+def rebuild_cmd(projection: str = typer.Argument(..., help="financing"),
+                source: str = typer.Option("kafka", help="kafka (offset 0 of its topics) or feed (the owning store)"),
+                swap: bool = typer.Option(False, help="make the rebuilt tables live (old ones kept until drop-previous)"),
+                batch: int = typer.Option(5000, min=1, help="events per transaction")):
+    """Rebuild a projection into fresh tables while the live ones keep serving."""
+    from services.ops.rebuild import swap as swap_tables
+    from services.ops.rebuild import target_schema
+
+    if source not in ("kafka", "feed"):
+        typer.echo("error: --source is kafka or feed", err=True)
+        raise typer.Exit(2)
+    spec = _spec(projection)
+
+    async def run():
+        async with migrated_engine() as engine:
+            target = target_schema(spec)
+            done = await _run_rebuild(engine, spec, target, source, batch=batch)
+            late = await swap_tables(engine, spec, target) if swap else None
+            return done, late
+    done, late = asyncio.run(run())
+    log.info("ops.rebuild", projection=projection, source=source, events=done, swapped=swap)
+    typer.echo(json.dumps({"projection": projection, "source": source, "events": done, "swapped": swap,
+                           **({"late_events_applied": late} if swap else {})}))
+
+
+@app.command("verify")
+def verify_cmd(projection: str = typer.Argument(..., help="financing"),
+               source: str = typer.Option("kafka", help="kafka (up to the live consumer's offsets) or feed")):
+    """Compare the live projection with a fresh rebuild: row counts and a content hash per table,
+    then the differing keys. Exit 1 on any difference."""
+    from services.ops.rebuild import compare, live_offsets, target_schema
+    from shared.settings import get_settings
+    spec = _spec(projection)
+
+    async def run():
+        async with migrated_engine() as engine:
+            target = target_schema(spec, "verify")
+            async with engine.begin() as conn:
+                await conn.execute(text(f"DROP SCHEMA IF EXISTS {target} CASCADE"))
+            until = await live_offsets(engine, spec, get_settings()) if source == "kafka" else None
+            await _run_rebuild(engine, spec, target, source, until=until)
+            reports = await compare(engine, spec, target)
+            async with engine.begin() as conn:
+                await conn.execute(text(f"DROP SCHEMA {target} CASCADE"))
+            return reports
+    reports = asyncio.run(run())
+    for r in reports:
+        state = "equal" if r.equal else "DIFFERENT"
+        typer.echo(f"{r.table}: live {r.live_rows} rows {r.live_hash[:12]}, rebuilt {r.rebuilt_rows} rows "
+                   f"{r.rebuilt_hash[:12]}: {state}")
+        for key in r.differing_keys:
+            typer.echo(f"  differs: {key}")
+    log.info("ops.verify", projection=projection, equal=all(r.equal for r in reports))
+    if not all(r.equal for r in reports):
+        raise typer.Exit(1)
+
+
+@app.command("drop-previous")
+def drop_previous_cmd(projection: str = typer.Argument(..., help="financing")):
+    """Drop the tables a swap replaced."""
+    from services.ops.rebuild import drop_previous
+    spec = _spec(projection)
+
+    async def run():
+        async with migrated_engine() as engine:
+            return await drop_previous(engine, spec)
+    typer.echo("dropped" if asyncio.run(run()) else "nothing to drop")
