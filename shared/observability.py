@@ -38,6 +38,15 @@ def scrub(_, __, event_dict):
     return {k: ("***" if k.lower() in _PERSONAL_KEYS else _scrub_value(v)) for k, v in event_dict.items()}
 
 
+class _StderrLogger:
+    """Writes each line to the current sys.stderr (resolved per call, never a stale stream)."""
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
 def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper())
     structlog.configure(
@@ -46,6 +55,6 @@ def configure_logging(level: str = "INFO") -> None:
                     structlog.processors.format_exc_info, scrub,
                     structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=lambda *args: _StderrLogger(),
         cache_logger_on_first_use=True,
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 from cloudevents.core.bindings import kafka as ce_kafka
 from sqlalchemy import text
 
+from services.contracts.domain.events import CATALOGUE
 from shared.messaging.topics import CONTRACT_EVENTS
 from tests.support import Keys, contract_terms, eventually
 
@@ -47,4 +48,5 @@ async def test_console_consumer_records_parse_as_cloudevents(contracts, keys, se
         parsed.append(event)
     subjects = {e.get_subject() for e in parsed}
     assert set(ids) <= subjects
-    assert {e.get_type() for e in parsed} == {"contract.signed"}
+    assert {e.get_type() for e in parsed} <= set(CATALOGUE)
+    assert all(e.get_source() == "/parcours/contracts" for e in parsed)

@@ -44,13 +44,18 @@ def _find_header(rows: list[list], wanted: dict[str, str], sheet: str) -> tuple[
     return best[0], best[1]
 
 
+MAX_NPEC = Decimal("1000000")
+
+
 def _amount(v: object) -> Decimal:
-    if isinstance(v, (int, float, Decimal)):
-        return Decimal(str(v))
     try:
-        return Decimal(str(v).replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace(",", "."))
+        amount = Decimal(str(v)) if isinstance(v, (int, float, Decimal)) else \
+            Decimal(str(v).replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace(",", "."))
     except InvalidOperation:
         raise NpecFileError(f"not an amount: {v!r}") from None
+    if not amount.is_finite() or not 0 <= amount < MAX_NPEC:
+        raise NpecFileError(f"not an annual funding level: {v!r}")
+    return amount.quantize(Decimal("0.01"))
 
 
 def _day(v: object) -> date:
