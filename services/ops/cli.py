@@ -173,3 +173,27 @@ def drop_previous_cmd(projection: str = typer.Argument(..., help="financing")):
         async with migrated_engine() as engine:
             return await drop_previous(engine, spec)
     typer.echo("dropped" if asyncio.run(run()) else "nothing to drop")
+
+
+@app.command("replay-topic")
+def replay_topic_cmd(topic: str = typer.Option(..., help="e.g. contracts.events (the prefix is added)"),
+                     from_time: str = typer.Option(..., help="ISO timestamp with offset"),
+                     to_time: str = typer.Option(..., help="ISO timestamp with offset (excluded)"),
+                     into: Path = typer.Option(..., help="the folder to write into")):
+    """Copy the records of a topic between two times to JSON Lines files, one per partition,
+    with offsets.json naming the offsets covered."""
+    from services.ops.replay_topic import replay
+    from shared.settings import get_settings
+
+    start, end = datetime.fromisoformat(from_time), datetime.fromisoformat(to_time)
+    if start.tzinfo is None or end.tzinfo is None or end <= start:
+        typer.echo("error: give two timestamps with offsets, the second after the first", err=True)
+        raise typer.Exit(2)
+
+    async def run():
+        async with migrated_engine(pool_size=1):
+            settings = get_settings()
+            return await replay(settings, settings.topic(topic), start, end, into)
+    summary = asyncio.run(run())
+    log.info("ops.replay_topic", topic=topic, records=sum(p["records"] for p in summary["partitions"].values()))
+    typer.echo(json.dumps(summary))
