@@ -23,5 +23,6 @@ infra:
 	@$(STACK) infra
 
 test: run       ## the same set-up, then the whole suite against real PostgreSQL and Kafka
+	@$(STACK) test_deps
 	@mkdir -p test-artifacts
 	@.venv/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

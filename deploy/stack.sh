@@ -63,6 +63,14 @@ install_kafka() {
   fi
 }
 
+install_chromium() {
+  # the browser test drives the OS Chromium (Playwright never downloads a browser here)
+  if ! command -v chromium >/dev/null; then
+    log "installing Chromium from the OS packages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+}
+
 install() { install_python; install_postgres; install_kafka; }
 
 pg_data_dir() {
@@ -146,6 +154,8 @@ services() {
 }
 
 infra() { install; start_postgres; start_kafka; migrate; }
+
+test_deps() { install_chromium; }
 
 up() {
   infra

@@ -108,3 +108,12 @@ def require_role(principal: Principal, *roles: str) -> None:
     if principal.role not in roles:
         raise Problem(403, "forbidden-role", "Forbidden",
                       f"This action needs a {' or '.join(roles)} key; this key's role is {principal.role}.")
+
+
+async def cfa_principal(principal: CurrentPrincipal) -> Principal:
+    """A CFA key (the role is checked before the body is validated)."""
+    require_role(principal, "cfa")
+    return principal
+
+
+CfaPrincipal = Annotated[Principal, Depends(cfa_principal)]

@@ -96,3 +96,26 @@ def contract_terms(**over: Any) -> dict[str, Any]:
     }
     body.update(over)
     return body
+
+
+@asynccontextmanager
+async def isolated_contracts(**settings_overrides):
+    """A contracts service on a database of its own (for tests that damage or fast-forward it),
+    with keys: yields (client, app, keys, database url)."""
+    from services.contracts.api.app import create_app
+    from shared.auth import create_key
+    from shared.clock import FixedClock
+    from datetime import date
+
+    url = await create_database("iso")
+    clock = FixedClock(date(2020, 1, 1))
+    app = create_app(settings_for(url, **settings_overrides), clock=clock)
+    try:
+        async with running(app) as client:
+            async with app.state.engine.begin() as conn:
+                made = [(await create_key(conn, role, org))[1] for role, org in
+                        (("cfa", CFA_A), ("cfa", CFA_B), ("opco", OPCO_X), ("opco", OPCO_Y), ("ops", "ops"))]
+            client.app = app
+            yield client, app, Keys(*made), url, clock
+    finally:
+        await drop_database(url)

@@ -106,7 +106,7 @@ async def _run_rebuild(engine, spec, target: str, source: str, until=None, batch
 
 
 @app.command("rebuild")
-def rebuild_cmd(projection: str = typer.Argument(..., help="financing"),
+def rebuild_cmd(projection: str = typer.Argument(..., help="financing or quality"),
                 source: str = typer.Option("kafka", help="kafka (offset 0 of its topics) or feed (the owning store)"),
                 swap: bool = typer.Option(False, help="make the rebuilt tables live (old ones kept until drop-previous)"),
                 batch: int = typer.Option(5000, min=1, help="events per transaction")):
@@ -132,7 +132,7 @@ def rebuild_cmd(projection: str = typer.Argument(..., help="financing"),
 
 
 @app.command("verify")
-def verify_cmd(projection: str = typer.Argument(..., help="financing"),
+def verify_cmd(projection: str = typer.Argument(..., help="financing or quality"),
                source: str = typer.Option("kafka", help="kafka (up to the live consumer's offsets) or feed")):
     """Compare the live projection with a fresh rebuild: row counts and a content hash per table,
     then the differing keys. Exit 1 on any difference."""
@@ -164,7 +164,7 @@ def verify_cmd(projection: str = typer.Argument(..., help="financing"),
 
 
 @app.command("drop-previous")
-def drop_previous_cmd(projection: str = typer.Argument(..., help="financing")):
+def drop_previous_cmd(projection: str = typer.Argument(..., help="financing or quality")):
     """Drop the tables a swap replaced."""
     from services.ops.rebuild import drop_previous
     spec = _spec(projection)

@@ -19,6 +19,10 @@ class ProjectionSpec:
     feed_store: str = "contracts"            # the owning service's store
     consumer: str = ""                       # the live consumer group
     make: Callable[[], object] | None = None
+    # the live projection's stored events as CloudEvents (what a swap catches up with): SQL columns
+    # of its contract_events table, aliased id, type, subject, data, time, partitionkey
+    late_columns: str = ("l.event_id AS id, l.type, l.contract_id AS subject, l.data, l.recorded_at AS time, "
+                         "l.apprentice_id AS partitionkey, l.sequence")
 
     def projection(self):
         return self.make()
@@ -36,4 +40,15 @@ FINANCING = ProjectionSpec(
     volatile={"contracts": ["updated_at"], "contract_events": ["arrival"]},
     copied=["npec_rows", "cpne_idcc"], consumer="financing.contracts", make=_financing)
 
-SPECS = {"financing": FINANCING}
+def _quality():
+    from services.quality.application.projection import QualityProjection
+    return QualityProjection()
+
+
+QUALITY = ProjectionSpec(
+    name="quality", schema="quality", tables={"contract_events": ["event_id"]},
+    volatile={"contract_events": ["arrival"]}, consumer="quality.contracts", make=_quality,
+    late_columns="l.event_id AS id, l.type, l.contract_id AS subject, l.data, l.recorded_at AS time, "
+                 "NULL AS partitionkey, NULL AS sequence")
+
+SPECS = {"financing": FINANCING, "quality": QUALITY}

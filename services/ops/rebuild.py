@@ -220,11 +220,10 @@ async def swap(engine: AsyncEngine, spec: ProjectionSpec, target: str) -> int:
         await raw.execute(text("LOCK TABLE " + ", ".join(f"{spec.schema}.{t}" for t in tables) +
                                " IN ACCESS EXCLUSIVE MODE"))
         missing = await raw.execute(text(
-            f"SELECT l.event_id, l.apprentice_id, l.contract_id, l.sequence, l.type, l.data, l.recorded_at "
-            f"FROM {spec.schema}.contract_events l LEFT JOIN {target}.contract_events r USING (event_id) "
-            f"WHERE r.event_id IS NULL ORDER BY l.arrival"))
-        late = [{"id": str(m.event_id), "type": m.type, "subject": m.contract_id, "sequence": str(m.sequence),
-                 "data": m.data, "time": m.recorded_at.isoformat(), "partitionkey": m.apprentice_id}
+            f"SELECT {spec.late_columns} FROM {spec.schema}.contract_events l "
+            f"LEFT JOIN {target}.contract_events r USING (event_id) WHERE r.event_id IS NULL ORDER BY l.arrival"))
+        late = [{"id": str(m.id), "type": m.type, "subject": m.subject, "data": m.data, "time": m.time.isoformat(),
+                 "partitionkey": m.partitionkey, "sequence": str(m.sequence) if m.sequence is not None else None}
                 for m in missing]
         if late:
             conn = await raw.execution_options(schema_translate_map={spec.schema: target})

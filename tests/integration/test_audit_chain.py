@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.integration.lifecycle_api import ContractsApi
-from tests.support import create_database, drop_database
+from tests.support import create_database, drop_database, isolated_contracts
 
 
 def verify(database_url: str, *args: str) -> subprocess.CompletedProcess:
@@ -23,38 +23,45 @@ async def tamper(engine, sql: str, **params) -> None:
         await conn.execute(text("ALTER TABLE contracts.events ENABLE TRIGGER events_append_only"))
 
 
-async def test_verify_chain_names_the_altered_removed_and_reordered_events(contracts, keys, engine, settings):
-    api = ContractsApi(contracts, keys)
+@pytest.fixture
+async def own():
+    """A database of its own: these tests damage the log on purpose."""
+    async with isolated_contracts() as (client, app, keys, url, _):
+        yield ContractsApi(client, keys), app.state.engine, url
+
+
+async def test_verify_chain_names_the_altered_removed_and_reordered_events(own):
+    api, engine, database_url = own
     cid = (await api.sign())["contract_id"]
     await api.transmit(cid)
     await api.accept(cid)
     await api.deposit(cid)
-    ok = verify(settings.database_url, "--store", "contracts")
+    ok = verify(database_url, "--store", "contracts")
     assert ok.returncode == 0, ok.stdout + ok.stderr
 
     await tamper(engine, "UPDATE contracts.events SET data = jsonb_set(data, '{annual_funding_level}', '\"9000.00\"') "
                          "WHERE stream_id = :s AND stream_version = 3", s=cid)
-    altered = verify(settings.database_url, "--stream", cid, "--store", "contracts")
+    altered = verify(database_url, "--stream", cid, "--store", "contracts")
     assert altered.returncode == 1
     assert f"stream {cid} version 3" in altered.stdout and "altered" in altered.stdout
     await tamper(engine, "UPDATE contracts.events SET data = jsonb_set(data, '{annual_funding_level}', '\"7000.00\"') "
                          "WHERE stream_id = :s AND stream_version = 3", s=cid)
-    assert verify(settings.database_url, "--stream", cid, "--store", "contracts").returncode == 0
+    assert verify(database_url, "--stream", cid, "--store", "contracts").returncode == 0
 
     await tamper(engine, "DELETE FROM contracts.events WHERE stream_id = :s AND stream_version = 2", s=cid)
-    removed = verify(settings.database_url, "--stream", cid, "--store", "contracts")
+    removed = verify(database_url, "--stream", cid, "--store", "contracts")
     assert removed.returncode == 1 and "removed" in removed.stdout and "version 2" in removed.stdout
 
 
-async def test_reordering_is_detected(contracts, keys, engine, settings):
-    api = ContractsApi(contracts, keys)
+async def test_reordering_is_detected(own):
+    api, engine, database_url = own
     cid = (await api.sign())["contract_id"]
     await api.transmit(cid)
     await api.accept(cid)
     for old, new in ((2, 1000), (3, 2), (1000, 3)):  # swap events 2 and 3
         await tamper(engine, "UPDATE contracts.events SET stream_version = :n WHERE stream_id = :s AND stream_version = :o",
                      s=cid, o=old, n=new)
-    swapped = verify(settings.database_url, "--stream", cid, "--store", "contracts")
+    swapped = verify(database_url, "--stream", cid, "--store", "contracts")
     assert swapped.returncode == 1 and "reordered" in swapped.stdout
 
 

@@ -4,29 +4,16 @@ from datetime import date
 
 import pytest
 
-from services.contracts.api.app import create_app
 from services.contracts.application.scheduler import tick
-from shared.auth import create_key
-from shared.clock import FixedClock
 from shared.db import make_engine
 from tests.integration.lifecycle_api import ContractsApi
-from tests.support import (CFA_A, OPCO_X, Keys, create_database, drop_database, eventually, running,
-                           settings_for)
+from tests.support import Keys, eventually, isolated_contracts
 
 
 @pytest.fixture
 async def env():
-    url = await create_database("deadlines")
-    settings = settings_for(url, scheduler_interval_seconds=0.05)
-    clock = FixedClock(date(2024, 1, 1))
-    app = create_app(settings, clock=clock)
-    async with running(app) as client:
-        async with app.state.engine.begin() as conn:
-            cfa = (await create_key(conn, "cfa", CFA_A))[1]
-            opco = (await create_key(conn, "opco", OPCO_X))[1]
-            ops = (await create_key(conn, "ops", "ops"))[1]
-        yield ContractsApi(client, Keys(cfa, cfa, opco, opco, ops)), app, clock
-    await drop_database(url)
+    async with isolated_contracts(scheduler_interval_seconds=0.05) as (client, app, keys, _, clock):
+        yield ContractsApi(client, keys), app, clock
 
 
 async def test_transmission_overdue_fires_once_even_with_two_schedulers(env):

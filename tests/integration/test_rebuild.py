@@ -89,6 +89,9 @@ async def test_rebuilds_from_kafka_and_from_the_feed_match_the_live_tables(histo
     assert json.loads(swapped.stdout.strip().splitlines()[-1])["swapped"] is True
     assert all(r.equal for r in await compare(engine, FINANCING, "financing_previous"))
     assert ops(settings, "drop-previous", "financing").stdout.strip() == "dropped"
+    quality = ops(settings, "rebuild", "quality", "--source", "feed", "--swap")  # the other Kafka-fed projection
+    assert quality.returncode == 0, quality.stderr
+    assert json.loads(quality.stdout.strip().splitlines()[-1])["events"] == published
 
     async with engine.begin() as conn:  # damage the live projection: verify names the key
         victim = await conn.scalar(text("SELECT contract_id FROM financing.lines ORDER BY contract_id LIMIT 1"))

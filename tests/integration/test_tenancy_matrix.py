@@ -19,6 +19,9 @@ OWN_READ = policy(OK, 404, OK, 404, OK)
 CFA_ACT = policy(OK, 404, 403, 404, 403)
 OPCO_ACT = policy(403, 404, OK, 404, 403)
 OPS_ONLY = policy(403, 403, 403, 403, OK)
+CFA_OWN = policy(OK, OK, 403, 403, 403)       # a CFA's own quality records (another CFA sees its own)
+CFA_RECORD = policy(OK, 404, 403, 403, 403)    # one CFA's record
+COLLECTIONS = ("appraisals", "complaints", "hazards", "incidents", "measures", "councils")
 ANY = policy(OK, OK, OK, OK, OK)
 
 POLICIES = {
@@ -47,6 +50,16 @@ POLICIES = {
     },
     "quality": {
         ("get", "/v1/events"): OPS_ONLY,
+        **{(m, f"/v1/quality/{c}"): CFA_OWN for c in COLLECTIONS for m in ("get", "post")},
+        **{("get", f"/v1/quality/{c}/{{record_id}}"): CFA_RECORD for c in COLLECTIONS},
+        ("post", "/v1/quality/complaints/{record_id}/steps"): CFA_RECORD,
+        ("post", "/v1/quality/incidents/{record_id}/report"): CFA_RECORD,
+        ("post", "/v1/quality/measures/{record_id}/updates"): CFA_RECORD,
+        ("post", "/v1/quality/councils/{record_id}/minutes"): CFA_RECORD,
+        ("get", "/v1/quality/councils/{record_id}/minutes.html"): CFA_RECORD,
+        ("post", "/v1/quality/absences"): CFA_OWN, ("post", "/v1/quality/absences/bulk"): CFA_OWN,
+        ("get", "/v1/quality/absences"): CFA_OWN, ("get", "/v1/quality/dashboard"): CFA_OWN,
+        ("get", "/v1/quality/audit-pack"): CFA_OWN,
     },
 }
 
@@ -76,6 +89,11 @@ async def world(contracts, financing, quality, keys, engine):
     await eventually(projected, what="the contract in the financing projection")
     params = {"contract_id": cid, "apprentice_id": "app-matrix", "code": "ATLAS",
               "event_type": "contract.signed", "version": "1"}
+    spec = (await quality.get("/openapi.json")).json()
+    for collection in COLLECTIONS:  # one record of each kind, CFA A's
+        body = example_body(spec["paths"][f"/v1/quality/{collection}"]["post"])
+        r = await quality.post(f"/v1/quality/{collection}", json=body, headers=Keys.header(keys.cfa_a))
+        params[collection] = r.json()["id"]
     return {"contracts": contracts, "financing": financing, "quality": quality}, params, revoked
 
 
@@ -88,8 +106,9 @@ async def test_every_operation_against_every_role(world, keys):
                       for m, op in ops.items()}
         assert set(operations) == set(POLICIES[service]), f"{service}: write the policy of every new endpoint"
         for (method, path), op in operations.items():
-            url = path.format(**params)
-            query = {"from": "2024-01-01", "to": "2026-12-31"} if "commitments" in path else None
+            record = params.get(path.split("/")[3]) if "{record_id}" in path else None
+            url = path.format(**params, record_id=record)
+            query = {"from": "2024-01-01", "to": "2026-12-31"} if "commitments" in path or "audit-pack" in path else None
             body = {} if path.endswith("/npec") else example_body(op)
             if path.endswith("/fees"):
                 body = {**body, "contract_id": params["contract_id"]}

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.financing.adapters.tables import advances, contract_events, contracts
 from services.financing.application.fees import fees_of
 from services.financing.application.projection import _STATUS, apprentice_of, compute_paths
-from services.financing.domain.facts import ContractFacts
+from shared.contract_facts import ContractFacts
 from shared.auth import Principal
 from shared.months import months_started
 from shared.tenancy import can_see

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 from services.financing.domain import policy as p
 from services.financing.domain.amounts import Line, cents
-from services.financing.domain.facts import ContractFacts
+from shared.contract_facts import ContractFacts
 from services.financing.domain.spans import Span
 from shared.months import add_months, months_started
 

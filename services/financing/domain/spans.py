@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from services.financing.domain.facts import ContractFacts
+from shared.contract_facts import ContractFacts
 from services.financing.domain.policy import POST_RUPTURE_MONTHS, PRE_CONTRACT_MONTHS
 from shared.months import add_months
 

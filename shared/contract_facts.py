@@ -1,4 +1,5 @@
-"""What the funding rules need to know of each contract, folded from contract events (pure).
+"""What the funding rules and the quality analytics need to know of each contract, folded from
+contract events (pure).
 Events arrive in the catalogue's shape: ``type``, ``subject`` (contract id), ``data``."""
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ class ContractFacts:
     opco: str | None
     cfa_uai: str | None
     cfa_siret: str | None
+    employer_siret: str | None
     idcc: str | None
     rncp: str | None
     level: int | None
@@ -29,12 +31,14 @@ class ContractFacts:
     previous_contract_id: str | None
     reduction_with_convention: bool
     remote_80: bool
+    training_hours: int | None
     order: int                                    # arrival order of the signature, for overlaps
     accepted_level: Decimal | None = None
     disability_uplift: Decimal | None = None
     funding: str | None = None                    # accepted, refused, implicitly_*
     deposited_on: date | None = None
     ruptured_on: date | None = None
+    rupture_reason: str | None = None
     continues_training: bool = False
     post_rupture_ended_on: date | None = None
     successor_signed_on: date | None = None
@@ -82,6 +86,7 @@ def fold_facts(events: Iterable[dict[str, Any]]) -> dict[str, ContractFacts]:
                     f.opco = changes["opco"]
             case "contract.ruptured":
                 f.ruptured_on = _d(data["ruptured_on"])
+                f.rupture_reason = data.get("reason")
                 f.continues_training = bool(data.get("continues_training"))
             case "contract.rehired":
                 f.successor_signed_on = _d(data.get("signed_on"))
@@ -99,9 +104,11 @@ def _signed(cid: str, d: dict[str, Any], order: int) -> ContractFacts:
     cert, employer, cfa = d.get("certification") or {}, d.get("employer") or {}, d.get("cfa") or {}
     return ContractFacts(
         contract_id=cid, apprentice_id=(d.get("apprentice") or {}).get("id", cid), opco=d.get("opco"),
-        cfa_uai=cfa.get("uai"), cfa_siret=cfa.get("siret"), idcc=employer.get("idcc"), rncp=cert.get("rncp"),
+        cfa_uai=cfa.get("uai"), cfa_siret=cfa.get("siret"), employer_siret=employer.get("siret"),
+        idcc=employer.get("idcc"), rncp=cert.get("rncp"),
         level=cert.get("level"), signed_on=date.fromisoformat(d["signed_on"]),
         start_date=date.fromisoformat(d["start_date"]), planned_end_date=date.fromisoformat(d["planned_end_date"]),
         training_started_on=_d(d.get("training_started_on")), previous_contract_id=d.get("previous_contract_id"),
         reduction_with_convention=adj.get("kind") == "reduction" and bool(adj.get("tripartite_convention")),
-        remote_80=bool(d.get("remote_training_share_at_least_80_percent")), order=order)
+        remote_80=bool(d.get("remote_training_share_at_least_80_percent")), training_hours=d.get("training_hours"),
+        order=order)

@@ -1,0 +1,87 @@
+"""The CFA's tableau de bord: what needs attention first, then the figures (one function, used by
+the JSON endpoint, the page, the council agenda and the audit pack)."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.quality.adapters.tables import absences, records
+from services.quality.application.projection import cfa_contracts
+from services.quality.application.recording import record_body
+from services.quality.domain import analytics as a
+from services.quality.domain.council import agenda
+
+
+async def _records(conn: AsyncConnection, cfa: str, start: date | None, end: date | None) -> list[dict]:
+    q = select(records).where(records.c.cfa == cfa)
+    if start:
+        q = q.where(records.c.occurred_on >= start)
+    if end:
+        q = q.where(records.c.occurred_on <= end)
+    return [record_body(r) for r in await conn.execute(q.order_by(records.c.occurred_on, records.c.record_id))]
+
+
+async def build(conn: AsyncConnection, cfa: str, today: date, start: date | None = None,
+                end: date | None = None) -> dict:
+    items = await _records(conn, cfa, start, end)
+    by_kind: dict[str, list[dict]] = {}
+    for item in items:
+        by_kind.setdefault(item["record_type"], []).append(item)
+    contracts = await cfa_contracts(conn, cfa)
+    facts = list(contracts.values())
+    q = select(absences).where(absences.c.cfa == cfa)
+    if start:
+        q = q.where(absences.c.day >= start)
+    if end:
+        q = q.where(absences.c.day <= end)
+    absence_rows = [{"apprentice_id": r.apprentice_id, "group": r.grp, "hours": r.hours, "justified": r.justified}
+                    for r in await conn.execute(q)]
+
+    incidents = sorted(by_kind.get("incident", []), key=lambda i: (i["status"] != "to_signal", i["occurred_on"]))
+    complaints = by_kind.get("complaint", [])
+    measures = by_kind.get("measure", [])
+    ruptures = {by: a.ruptures(facts, by) for by in ("certification", "employer", "cohort")}
+    absenteeism = a.absenteeism(absence_rows, a.planned_hours(facts))
+    suggestions = [s.as_dict() for s in a.rupture_suggestions(ruptures["certification"], "certification")
+                   + a.rupture_suggestions(ruptures["employer"], "employer") + a.absenteeism_suggestions(absenteeism)]
+    coverage = a.financer_coverage(facts, by_kind.get("appraisal", []), today)
+    councils = sorted((c for c in by_kind.get("council", []) if c["status"] == "planned"),
+                      key=lambda c: c["planned_on"])
+    total = sum(r["contracts"] for r in ruptures["cohort"])
+    ruptured = sum(r["ruptures"] for r in ruptures["cohort"])
+    return {
+        "cfa": cfa, "today": today.isoformat(), "period": {"from": start and start.isoformat(), "to": end and end.isoformat()},
+        "incidents": [{**i, "age_days": a.age_days(i["occurred_on"], today), "signalled": i["status"] == "signalled"}
+                      for i in incidents],
+        "complaints": {"by_status": dict(Counter(c["status"] for c in complaints)),
+                       "open": sorted(({"id": c["id"], "subject": c["subject"], "status": c["status"],
+                                        "age_days": a.age_days(c["received_on"], today)}
+                                       for c in complaints if c["status"] != "closed"), key=lambda c: -c["age_days"])},
+        "measures": {"by_status": dict(Counter(m["status"] for m in measures)),
+                     "late": [{"id": m["id"], "title": m["title"], "owner": m["owner"], "due_on": m["due_on"]}
+                              for m in measures if a.late({"status": m["status"], "data": m}, today)]},
+        "hazards": len(by_kind.get("hazard", [])),
+        "appraisals": {"count": len(by_kind.get("appraisal", [])),
+                       "by_stakeholder": dict(Counter(x["stakeholder"] for x in by_kind.get("appraisal", [])))},
+        "appraisal_coverage": coverage,
+        "ruptures": ruptures, "rupture_rate": f"{ruptured / total:.3f}" if total else None,
+        "absenteeism": absenteeism, "suggestions": suggestions,
+        "next_council": councils[0] if councils else None,
+        "records": by_kind,
+    }
+
+
+def council_agenda(board: dict) -> list[dict]:
+    measures = board["records"].get("measure", [])
+    return agenda({
+        "appraisals": board["appraisals"]["count"], "appraisals_by_stakeholder": board["appraisals"]["by_stakeholder"],
+        "measures_open": sum(1 for m in measures if m["status"] in ("open", "in_progress")),
+        "incidents": len(board["incidents"]), "complaints": board["complaints"]["by_status"],
+        "absenteeism_over_threshold": sum(1 for r in board["absenteeism"]["apprentices"] if r["over_threshold"]),
+        "hazards": board["hazards"], "ruptures": board["ruptures"]["certification"],
+        "financer_gaps": board["appraisal_coverage"]["gaps"], "rupture_rate": board["rupture_rate"],
+        "control_findings": sum(1 for m in measures if m["origin"] == "control_finding"),
+    })
