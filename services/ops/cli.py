@@ -197,3 +197,39 @@ def replay_topic_cmd(topic: str = typer.Option(..., help="e.g. contracts.events 
     summary = asyncio.run(run())
     log.info("ops.replay_topic", topic=topic, records=sum(p["records"] for p in summary["partitions"].values()))
     typer.echo(json.dumps(summary))
+
+
+@app.command("generate-history")
+def generate_history_cmd(out: Path = typer.Argument(..., help="the history file to write (JSON lines)"),
+                         contracts: int = typer.Option(1000, min=1, help="how many contracts"),
+                         seed: int = typer.Option(7, help="the same seed gives the same file")):
+    """Write a realistic, deterministic apprenticeship history (for imports, rebuilds, benchmarks)."""
+    from services.ops.history_file import write
+
+    events = write(out, contracts, seed)
+    typer.echo(json.dumps({"out": str(out), "contracts": contracts, "events": events}))
+
+
+@app.command("import-history")
+def import_history_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="a history file"),
+                       chunk: int = typer.Option(20_000, min=1, help="events per transaction")):
+    """Load a history file into the contracts store with COPY, checking every stream's version;
+    events already imported are skipped, so an interrupted import is simply run again."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from services.ops.history_file import HistoryFileError
+    from services.ops.import_history import ImportConflict, import_file
+
+    async def run():
+        async with migrated_engine() as engine:
+            with Progress(TextColumn("import"), BarColumn(), TextColumn("{task.completed:,.0f} events"),
+                          transient=True) as bar:
+                task = bar.add_task("import", total=None)
+                return await import_file(engine, file, chunk_events=chunk, progress=lambda n: bar.advance(task, n))
+    try:
+        report = asyncio.run(run())
+    except (HistoryFileError, ImportConflict) as exc:
+        typer.echo(f"error: {exc} (nothing of the failing chunk was written)", err=True)
+        raise typer.Exit(2)
+    log.info("ops.import_history", file=str(file), events=report.events, skipped=report.skipped)
+    typer.echo(json.dumps({"events": report.events, "skipped": report.skipped, "contracts": report.contracts}))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contracts.adapters.tables import SCHEMA, contracts, deadlines
 from services.contracts.domain.lifecycle import deadlines as running_deadlines
 from services.contracts.domain.state import ContractState, apply, fold
+from shared.db import MAX_BIND_PARAMETERS
 from shared.eventstore.model import NewEvent, StreamAppend
 from shared.eventstore.store import EventStore
 from shared.observability import EVENTS_APPENDED
@@ -44,25 +45,46 @@ class ContractsUnitOfWork:
             await self.save(state)
 
     async def save(self, state: ContractState) -> None:
-        t = state.terms
-        row = dict(contract_id=state.contract_id, apprentice_id=state.apprentice_id, cfa_uai=t["cfa"]["uai"],
-                   cfa_siret=t["cfa"].get("siret"), opco=t.get("opco"), status=state.status,
-                   version=state.version, signed_on=date.fromisoformat(t["signed_on"]),
-                   start_date=date.fromisoformat(t["start_date"]),
-                   planned_end_date=date.fromisoformat(t["planned_end_date"]), state=state.as_dict())
-        stmt = insert(contracts).values(row)
-        await self.conn.execute(stmt.on_conflict_do_update(
-            index_elements=[contracts.c.contract_id], set_={k: stmt.excluded[k] for k in row if k != "contract_id"}))
-        due = running_deadlines(state)
-        gone = [k for k, d in due.items() if d is None]
-        if gone:
-            await self.conn.execute(delete(deadlines).where(deadlines.c.contract_id == state.contract_id,
-                                                            deadlines.c.kind.in_(gone)))
-        live = [dict(contract_id=state.contract_id, kind=k, due_on=d) for k, d in due.items() if d is not None]
-        if live:
-            stmt = insert(deadlines).values(live)
-            await self.conn.execute(stmt.on_conflict_do_update(
-                index_elements=[deadlines.c.contract_id, deadlines.c.kind], set_={"due_on": stmt.excluded.due_on}))
+        await save_views(self.conn, [state])
+
+
+def view_row(state: ContractState) -> dict:
+    """The read-model row of one contract."""
+    t = state.terms
+    return dict(contract_id=state.contract_id, apprentice_id=state.apprentice_id, cfa_uai=t["cfa"]["uai"],
+                cfa_siret=t["cfa"].get("siret"), opco=t.get("opco"), status=state.status,
+                version=state.version, signed_on=date.fromisoformat(t["signed_on"]),
+                start_date=date.fromisoformat(t["start_date"]),
+                planned_end_date=date.fromisoformat(t["planned_end_date"]), state=state.as_dict())
+
+
+async def save_views(conn: AsyncConnection, states: list[ContractState]) -> None:
+    """Refresh the read model and the running deadlines of these contracts (a few multi-row
+    statements whatever their number: one command saves one or two, a bulk import thousands)."""
+    if not states:
+        return
+    rows = [view_row(s) for s in states]
+    for part in _chunks(rows, MAX_BIND_PARAMETERS // len(rows[0])):
+        stmt = insert(contracts).values(part)
+        await conn.execute(stmt.on_conflict_do_update(
+            index_elements=[contracts.c.contract_id], set_={k: stmt.excluded[k] for k in rows[0] if k != "contract_id"}))
+    gone, live = [], []
+    for state in states:
+        for kind, due_on in running_deadlines(state).items():
+            if due_on is None:
+                gone.append((state.contract_id, kind))
+            else:
+                live.append(dict(contract_id=state.contract_id, kind=kind, due_on=due_on))
+    for part in _chunks(gone, 10_000):
+        await conn.execute(delete(deadlines).where(tuple_(deadlines.c.contract_id, deadlines.c.kind).in_(part)))
+    for part in _chunks(live, 10_000):
+        stmt = insert(deadlines).values(part)
+        await conn.execute(stmt.on_conflict_do_update(
+            index_elements=[deadlines.c.contract_id, deadlines.c.kind], set_={"due_on": stmt.excluded.due_on}))
+
+
+def _chunks(items: list, size: int):
+    return (items[i:i + size] for i in range(0, len(items), size))
 
 
 async def read_view(conn: AsyncConnection, contract_id: str):
