@@ -84,3 +84,20 @@ async def test_a_file_that_does_not_follow_on_from_the_store_is_refused(target, 
     async with engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM contracts.events WHERE event_id = "
                                       "'5d6c1f70-0c1e-4f7e-9a53-0d7a1c0b2e11'")) == 0
+
+
+async def test_one_chunk_of_thousands_of_contracts_refreshes_their_read_model(target, tmp_path):
+    """A default-sized chunk (20,000 events, ~4,000 contracts) closes thousands of deadlines in one
+    statement: it once built a row constructor per pair and hit PostgreSQL's parser stack limit."""
+    settings, engine = target
+    history = tmp_path / "history.jsonl"
+    events = write(history, 4300, seed=8)
+    done = ops(settings, "import-history", str(history))
+    assert done.returncode == 0, done.stderr[-2000:]
+    async with engine.connect() as conn:
+        stored = await conn.scalar(text("SELECT count(*) FROM contracts.events"))
+        views = await conn.scalar(text("SELECT count(*) FROM contracts.contracts"))
+        stale = await conn.scalar(text(
+            "SELECT count(*) FROM contracts.deadlines d JOIN contracts.contracts c USING (contract_id) "
+            "WHERE c.status IN ('completed', 'ruptured', 'cancelled')"))
+    assert stored == events and views >= 4300 and stale == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -75,8 +75,11 @@ async def save_views(conn: AsyncConnection, states: list[ContractState]) -> None
                 gone.append((state.contract_id, kind))
             else:
                 live.append(dict(contract_id=state.contract_id, kind=kind, due_on=due_on))
-    for part in _chunks(gone, 10_000):
-        await conn.execute(delete(deadlines).where(tuple_(deadlines.c.contract_id, deadlines.c.kind).in_(part)))
+    if gone:  # two array parameters, not a row constructor per pair (PostgreSQL's parser recurses on those)
+        await conn.execute(text(f"DELETE FROM {SCHEMA}.deadlines d USING unnest(CAST(:ids AS text[]), "
+                                "CAST(:kinds AS text[])) AS g(contract_id, kind) "
+                                "WHERE d.contract_id = g.contract_id AND d.kind = g.kind"),
+                           {"ids": [c for c, _ in gone], "kinds": [k for _, k in gone]})
     for part in _chunks(live, 10_000):
         stmt = insert(deadlines).values(part)
         await conn.execute(stmt.on_conflict_do_update(
