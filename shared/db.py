@@ -1,6 +1,11 @@
 """Async engine construction (SQLAlchemy 2.0 Core on asyncpg)."""
 from __future__ import annotations
 
+import json
+
+from sqlalchemy import JSON, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shared.settings import Settings
@@ -24,14 +29,55 @@ def make_engine(settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
 MAX_BIND_PARAMETERS = 32_000  # PostgreSQL's protocol allows 32 767 per statement
 
 
-async def insert_many(conn, table, rows: list[dict], *, on_conflict_do_nothing: bool = False) -> None:
-    """Multi-row INSERTs in as few statements as the parameter limit allows."""
+def table_name(conn, table) -> str:
+    """The table's qualified name on this connection, honouring a ``schema_translate_map`` (the
+    rebuild writes the same tables in another schema)."""
+    sync = getattr(conn, "sync_connection", None) or conn  # an AsyncConnection keeps its options there
+    mapping = sync.get_execution_options().get("schema_translate_map") or {}
+    schema = mapping.get(table.schema, table.schema)
+    return f"{schema}.{table.name}" if schema else table.name
+
+
+def _is_json(column) -> bool:
+    return isinstance(column.type, (JSON, JSONB))
+
+
+def unnest(table, columns: list[str]) -> tuple[str, str]:
+    """``(select_list, from_item)`` reading one array parameter per column (``:c_<name>``): a
+    batch of any size is one short statement, prepared once, instead of a bind per value. JSON
+    columns travel as text and are cast back."""
+    dialect = postgresql.dialect()
+    arrays, select_list = [], []
+    for name in columns:
+        column = table.c[name]
+        sql_type = "text" if _is_json(column) else column.type.compile(dialect=dialect)
+        arrays.append(f"CAST(:c_{name} AS {sql_type}[])")
+        select_list.append(f"u.{name}::{column.type.compile(dialect=dialect)}" if _is_json(column) else f"u.{name}")
+    return ", ".join(select_list), f"unnest({', '.join(arrays)}) AS u({', '.join(columns)})"
+
+
+def array_parameters(table, columns: list[str], rows: list[dict]) -> dict[str, list]:
+    out = {}
+    for name in columns:
+        values = [r[name] for r in rows]
+        if _is_json(table.c[name]):
+            values = [None if v is None else json.dumps(v, ensure_ascii=False, separators=(",", ":")) for v in values]
+        out[f"c_{name}"] = values
+    return out
+
+
+async def insert_many(conn, table, rows: list[dict], *, on_conflict_do_nothing: bool = False,
+                      upsert_on: tuple[str, ...] = ()) -> None:
+    """INSERT of any number of rows in one statement (``INSERT ... SELECT FROM unnest(arrays)``).
+    ``upsert_on``: the conflict columns; the other columns are then updated from the new row."""
     if not rows:
         return
-    from sqlalchemy.dialects.postgresql import insert
-    chunk = max(1, MAX_BIND_PARAMETERS // max(1, len(rows[0])))
-    for i in range(0, len(rows), chunk):
-        stmt = insert(table).values(rows[i:i + chunk])
-        if on_conflict_do_nothing:
-            stmt = stmt.on_conflict_do_nothing()
-        await conn.execute(stmt)
+    columns = list(rows[0])
+    select_list, source = unnest(table, columns)
+    sql = f"INSERT INTO {table_name(conn, table)} ({', '.join(columns)}) SELECT {select_list} FROM {source}"
+    if upsert_on:
+        updated = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in upsert_on)
+        sql += f" ON CONFLICT ({', '.join(upsert_on)}) DO UPDATE SET {updated}"
+    elif on_conflict_do_nothing:
+        sql += " ON CONFLICT DO NOTHING"
+    await conn.execute(text(sql), array_parameters(table, columns, rows))

@@ -9,15 +9,14 @@ from collections import defaultdict
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ARRAY, Text, any_, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.financing.adapters.referential import load_referential
 from services.financing.adapters.tables import advances, contract_events, contracts, lines, spans
 from services.financing.domain.engine import compute
 from services.financing.domain.policy import regime_of
-from shared.db import insert_many
+from shared.db import insert_many, table_name
 from shared.months import months_started
 
 _STATUS = {"contract.transmitted": "transmitted", "contract.funding_accepted": "accepted",
@@ -78,15 +77,14 @@ class FinancingProjection:
             elif ce["type"] in _STATUS:
                 status[ce["subject"]] = (_STATUS[ce["type"]], version)
         if signed:
-            rows = list(signed.values())
-            stmt = insert(contracts).values(rows)
-            await conn.execute(stmt.on_conflict_do_update(
-                index_elements=[contracts.c.contract_id],
-                set_={k: stmt.excluded[k] for k in rows[0] if k != "contract_id"}))
-        for cid, (st, version) in status.items():  # one statement per contract changed in the batch
-            await conn.execute(update(contracts).where(contracts.c.contract_id == cid,
-                                                       contracts.c.version < version)
-                               .values(status=st, version=version))
+            await insert_many(conn, contracts, list(signed.values()), upsert_on=("contract_id",))
+        if status:  # one statement for every contract whose status changed in the batch
+            await conn.execute(text(
+                f"UPDATE {table_name(conn, contracts)} c SET status = u.status, version = u.version "
+                "FROM unnest(CAST(:ids AS text[]), CAST(:statuses AS text[]), CAST(:versions AS int[])) "
+                "AS u(contract_id, status, version) WHERE c.contract_id = u.contract_id AND c.version < u.version"),
+                {"ids": list(status), "statuses": [st for st, _ in status.values()],
+                 "versions": [v for _, v in status.values()]})
 
 
 async def apprentice_of(conn: AsyncConnection, contract_id: str) -> str | None:
@@ -98,7 +96,7 @@ async def path_events(conn: AsyncConnection, apprentice_ids, recorded_until=None
     """The contract events of these apprentices' paths, in arrival order (one query)."""
     q = (select(contract_events.c.apprentice_id, contract_events.c.contract_id, contract_events.c.type,
                 contract_events.c.data)
-         .where(contract_events.c.apprentice_id.in_(list(apprentice_ids)))
+         .where(contract_events.c.apprentice_id == any_(bindparam("ids", list(apprentice_ids), ARRAY(Text))))
          .order_by(contract_events.c.apprentice_id, contract_events.c.arrival))
     if recorded_until is not None:
         q = q.where(contract_events.c.recorded_at <= recorded_until)
@@ -122,7 +120,7 @@ async def recompute(conn: AsyncConnection, apprentice_ids: set[str], today: date
     ids = list(apprentice_ids)
     result = await compute_paths(conn, ids, today)
     for table in (spans, lines, advances):
-        await conn.execute(delete(table).where(table.c.apprentice_id.in_(ids)))
+        await conn.execute(text(f"DELETE FROM {table_name(conn, table)} WHERE apprentice_id = ANY(:ids)"), {"ids": ids})
     cfa = {cid: f.cfa_uai for cid, f in result.contracts.items()}
     span_rows = [dict(contract_id=s.contract_id, apprentice_id=s.apprentice_id, opco=s.opco, cfa_uai=cfa[s.contract_id],
                       start_on=s.start, end_on=s.end, status=s.status, start_reason=s.start_reason,
