@@ -7,11 +7,12 @@ position can never be skipped.
 """
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Iterable, Sequence
 
 from sqlalchemy import Text, cast, func, select, text, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,6 +25,11 @@ class EventStore:
     def __init__(self, schema: str):
         self.tables = store_tables(schema)
         e = self.tables.events
+        self._append_sql = text(
+            f"SELECT * FROM {schema}.append_events(CAST(:p_streams AS text[]), CAST(:p_expected AS int[]), "
+            "CAST(:e_streams AS text[]), CAST(:e_versions AS int[]), CAST(:e_ids AS uuid[]), "
+            "CAST(:e_types AS text[]), CAST(:e_schema_versions AS int[]), CAST(:e_data AS text[]), "
+            "CAST(:e_metadata AS text[]))").columns(data=JSONB, metadata=JSONB)
         self._columns = (e.c.global_position, cast(e.c.transaction_id, Text).label("transaction_id"),
                          e.c.stream_id, e.c.stream_version, e.c.event_id, e.c.type, e.c.schema_version,
                          e.c.data, e.c.metadata, e.c.recorded_at)
@@ -31,33 +37,29 @@ class EventStore:
     # -- writing -----------------------------------------------------------------------------
     async def append(self, conn: AsyncConnection, appends: Sequence[StreamAppend]) -> list[RecordedEvent]:
         """Append to one or more streams in the caller's transaction, checking each expected
-        version. Raises ConcurrencyConflict (nothing is written) or DuplicateEvent."""
-        e = self.tables.events
-        ids = [a.stream_id for a in appends]
-        rows = await conn.execute(
-            select(e.c.stream_id, func.max(e.c.stream_version))
-            .where(e.c.stream_id.in_(ids)).group_by(e.c.stream_id))
-        current = {sid: v for sid, v in rows}
-        values = []
-        for a in appends:
-            actual = current.get(a.stream_id, 0)
-            if actual != a.expected_version:
-                raise ConcurrencyConflict(a.stream_id, a.expected_version, actual)
-            for i, ev in enumerate(a.events, start=1):
-                values.append(dict(stream_id=a.stream_id, stream_version=a.expected_version + i,
-                                   event_id=ev.event_id, type=ev.type, schema_version=ev.schema_version,
-                                   data=ev.data, metadata=ev.metadata))
-        if not values:
+        version: one round trip to ``append_events`` (see append_function.py). Raises
+        ConcurrencyConflict (nothing is written, the transaction stays usable) or DuplicateEvent."""
+        events = [(a.stream_id, a.expected_version + i, ev) for a in appends
+                  for i, ev in enumerate(a.events, start=1)]
+        if not events:
             return []
+        params = {"p_streams": [a.stream_id for a in appends], "p_expected": [a.expected_version for a in appends],
+                  "e_streams": [s for s, _, _ in events], "e_versions": [v for _, v, _ in events],
+                  "e_ids": [ev.event_id for _, _, ev in events], "e_types": [ev.type for _, _, ev in events],
+                  "e_schema_versions": [ev.schema_version for _, _, ev in events],
+                  "e_data": [_json(ev.data) for _, _, ev in events],
+                  "e_metadata": [_json(ev.metadata) for _, _, ev in events]}
         try:
-            async with conn.begin_nested():
-                result = await conn.execute(insert(e).values(values).returning(*self._columns))
-        except IntegrityError as exc:
+            rows = (await conn.execute(self._append_sql, params)).all()
+        except IntegrityError as exc:  # a writer that bypassed the function's lock got there first
             if "events_event_id_key" in str(exc.orig):
                 raise DuplicateEvent(str(exc.orig)) from None
             first = appends[0]
             raise ConcurrencyConflict(first.stream_id, first.expected_version) from None
-        return [_recorded(r) for r in result]
+        if rows and rows[0].conflict:
+            stale = rows[0]
+            raise ConcurrencyConflict(stale.stream_id, stale.schema_version, stale.stream_version)
+        return [_recorded(r) for r in rows]
 
     # -- reading -----------------------------------------------------------------------------
     async def read_stream(self, conn: AsyncConnection, stream_id: str, *,
@@ -107,6 +109,10 @@ class EventStore:
         e = self.tables.events
         row = (await conn.execute(select(*self._columns).where(e.c.event_id == event_id))).first()
         return _recorded(row) if row else None
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _recorded(r) -> RecordedEvent:

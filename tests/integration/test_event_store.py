@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from shared.eventstore.model import ConcurrencyConflict, Cursor, DuplicateEvent, NewEvent, StreamAppend
 from shared.eventstore.store import EventStore
+from tests.support import eventually
 
 store = EventStore("quality")  # any service's store: the tables are identical
 
@@ -35,6 +36,34 @@ async def test_concurrent_appends_at_the_same_version_one_wins(engine):
         events = await store.read_stream(conn, stream)
     assert [e.stream_version for e in events] == [1, 2, 3]
     assert events[1].data == events[2].data  # both from the single winner: nothing half-written
+
+
+async def test_a_writer_that_lost_the_race_keeps_its_transaction_and_retries_in_it(engine):
+    """The loser waits for the winner's commit, is told the version it missed, writes nothing,
+    and can reload and append in the same transaction (the command handlers' retry loop)."""
+    stream = f"s-{uuid.uuid4()}"
+    async with engine.connect() as winner, engine.connect() as loser:
+        await winner.begin()
+        await store.append(winner, [StreamAppend(stream, 0, [ev(who="winner")])])
+        await loser.begin()
+        loser_pid = await loser.scalar(text("SELECT pg_backend_pid()"))
+        late = asyncio.create_task(store.append(loser, [StreamAppend(stream, 0, [ev(who="loser")])]))
+
+        async def queued():
+            async with engine.connect() as probe:
+                return await probe.scalar(text("SELECT 1 FROM pg_locks WHERE pid = :p AND NOT granted "
+                                               "AND locktype = 'advisory'"), {"p": loser_pid})
+        await eventually(queued, what="the loser to wait for the winner's stream lock")
+        await winner.commit()
+        with pytest.raises(ConcurrencyConflict) as lost:
+            await late
+        assert (lost.value.expected, lost.value.actual) == (0, 1)
+        version = await store.stream_version(loser, stream)
+        await store.append(loser, [StreamAppend(stream, version, [ev(who="loser")])])
+        await loser.commit()
+    async with engine.connect() as conn:
+        events = await store.read_stream(conn, stream)
+    assert [(e.stream_version, e.data["who"]) for e in events] == [(1, "winner"), (2, "loser")]
 
 
 async def test_multi_stream_append_is_atomic(engine):
@@ -108,7 +137,11 @@ async def test_many_writers_one_tailing_reader_sees_every_event_once(engine):
     seen: list = []
 
     async def reader():
+        # An empty read proves nothing once the writers are done: the xid8 rule holds events back
+        # while any transaction of the cluster that started before them is open. The reader stops
+        # when every written event has come through (or reports what is missing after 60 s).
         nonlocal cursor
+        deadline = None
         while True:
             finished = done.is_set()
             batch = await _tail(engine, cursor)
@@ -116,7 +149,11 @@ async def test_many_writers_one_tailing_reader_sees_every_event_once(engine):
             if batch:
                 cursor = batch[-1].cursor
             elif finished:
-                return
+                if written <= {e.event_id for e in seen}:
+                    return
+                deadline = deadline or asyncio.get_running_loop().time() + 60
+                assert asyncio.get_running_loop().time() < deadline, "events never came through the feed"
+                await asyncio.sleep(0.01)
             else:
                 await asyncio.sleep(0)
 
