@@ -39,6 +39,13 @@ class OutboxRelay:
         self.batch_size, self.idle_seconds = batch_size, idle_seconds
         self.name = f"relay:{topic}"
         self._cp = store.tables.checkpoints
+        self._wake = asyncio.Event()
+        self._cursor: Cursor | None = None  # kept in memory while this relay holds the election lock
+
+    def wake(self) -> None:
+        """Publish now rather than at the next idle poll: called by the service after it commits
+        events (appends from other processes are found by the poll)."""
+        self._wake.set()
 
     async def checkpoint(self) -> Cursor:
         async with self.engine.connect() as conn:
@@ -57,7 +64,7 @@ class OutboxRelay:
 
     async def run_once(self) -> int:
         """Publish the next batch; returns how many events were published."""
-        cursor = await self.checkpoint()
+        cursor = self._cursor or await self.checkpoint()
         async with self.engine.connect() as conn:
             events = await self.store.read_all(conn, cursor, self.batch_size)
         if not events:
@@ -74,6 +81,8 @@ class OutboxRelay:
             log.warning("relay.crash_injected", after_events=len(events))
             os._exit(137)
         await self._save(events[-1].cursor)
+        if self._cursor is not None:
+            self._cursor = events[-1].cursor
         return len(events)
 
     async def backlog(self) -> int:
@@ -103,19 +112,25 @@ class OutboxRelay:
                 await _wait(stop, 1.0)
             log.info("relay.elected", topic=self.topic)
             while not stop.is_set():
+                self._wake.clear()
                 try:
+                    if self._cursor is None:  # nobody else writes it while we hold the lock
+                        self._cursor = await self.checkpoint()
                     n = await self.run_once()
                 except Exception:  # the broker or the database is away: retry, never skip
                     log.exception("relay.batch_failed")
-                    n = 0
+                    self._cursor, n = None, 0
                     await _wait(stop, 1.0)
                 if n == 0:
-                    await _wait(stop, self.idle_seconds)
+                    await _wait(stop, self.idle_seconds, self._wake)
             await lock_conn.execute(text("SELECT pg_advisory_unlock_all()"))
 
 
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
+async def _wait(stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None) -> None:
+    """Until ``stop`` or ``wake`` is set, or ``seconds`` have passed."""
+    waiters = [asyncio.ensure_future(stop.wait())] + ([asyncio.ensure_future(wake.wait())] if wake else [])
     try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except asyncio.TimeoutError:
-        pass
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()

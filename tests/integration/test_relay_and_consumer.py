@@ -15,6 +15,7 @@ from shared.envelope import encode
 from shared.eventstore.model import NewEvent, StreamAppend
 from shared.eventstore.store import EventStore
 from shared.messaging.consumer import ConsumerRunner
+from shared.messaging.relay import OutboxRelay, make_producer
 from shared.messaging.topics import CONTRACT_EVENTS, dlq, ensure_topics
 from tests.support import create_database, drop_database, eventually, settings_for
 
@@ -87,6 +88,31 @@ async def test_a_relay_killed_after_publishing_loses_and_reorders_nothing(isolat
     for a in apprentices:
         first_seen = list(dict.fromkeys(by_key[a]))
         assert first_seen == order[a]  # nothing lost, nothing of one key reordered
+
+
+async def test_a_woken_relay_publishes_without_waiting_for_its_poll(isolated):
+    """The service wakes its relay after each commit: with an hour between polls, the event still
+    reaches Kafka, once, and the relay resumes from its checkpoint kept in memory."""
+    settings, engine = isolated
+    await ensure_topics(settings, [CONTRACT_EVENTS])
+    producer = make_producer(settings.kafka_bootstrap)
+    await producer.start()
+    relay = OutboxRelay(engine, contracts_store, producer, settings.topic(CONTRACT_EVENTS), "/test",
+                        idle_seconds=3600)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        for i in range(2):
+            async with engine.begin() as conn:
+                await contracts_store.append(conn, [StreamAppend(f"c-wake-{i}", 0, [
+                    NewEvent("contract.amended", {"i": i}, metadata={"partitionkey": "app-wake"})])])
+            relay.wake()
+            records = await read_topic(settings, CONTRACT_EVENTS, i + 1)
+            assert [json.loads(r.value)["subject"] for r in records] == [f"c-wake-{j}" for j in range(i + 1)]
+    finally:
+        stop.set()
+        await running
+        await producer.stop()
 
 
 class CountingProjection:

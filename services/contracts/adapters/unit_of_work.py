@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contracts.adapters.tables import SCHEMA, contracts, deadlines
 from services.contracts.domain.lifecycle import deadlines as running_deadlines
 from services.contracts.domain.state import ContractState, apply, fold
-from shared.db import MAX_BIND_PARAMETERS
+from shared.db import insert_many
 from shared.eventstore.model import NewEvent, StreamAppend
 from shared.eventstore.store import EventStore
 from shared.observability import EVENTS_APPENDED
@@ -63,11 +62,7 @@ async def save_views(conn: AsyncConnection, states: list[ContractState]) -> None
     statements whatever their number: one command saves one or two, a bulk import thousands)."""
     if not states:
         return
-    rows = [view_row(s) for s in states]
-    for part in _chunks(rows, MAX_BIND_PARAMETERS // len(rows[0])):
-        stmt = insert(contracts).values(part)
-        await conn.execute(stmt.on_conflict_do_update(
-            index_elements=[contracts.c.contract_id], set_={k: stmt.excluded[k] for k in rows[0] if k != "contract_id"}))
+    await insert_many(conn, contracts, [view_row(s) for s in states], upsert_on=("contract_id",))
     gone, live = [], []
     for state in states:
         for kind, due_on in running_deadlines(state).items():
@@ -80,14 +75,7 @@ async def save_views(conn: AsyncConnection, states: list[ContractState]) -> None
                                 "CAST(:kinds AS text[])) AS g(contract_id, kind) "
                                 "WHERE d.contract_id = g.contract_id AND d.kind = g.kind"),
                            {"ids": [c for c, _ in gone], "kinds": [k for _, k in gone]})
-    for part in _chunks(live, 10_000):
-        stmt = insert(deadlines).values(part)
-        await conn.execute(stmt.on_conflict_do_update(
-            index_elements=[deadlines.c.contract_id, deadlines.c.kind], set_={"due_on": stmt.excluded.due_on}))
-
-
-def _chunks(items: list, size: int):
-    return (items[i:i + size] for i in range(0, len(items), size))
+    await insert_many(conn, deadlines, live, upsert_on=("contract_id", "kind"))
 
 
 async def read_view(conn: AsyncConnection, contract_id: str):

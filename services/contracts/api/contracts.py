@@ -47,6 +47,9 @@ async def _idempotent(request: Request, principal: Principal, idem_key: str | No
     async with request.app.state.engine.begin() as conn:
         outcome = await once(conn, SCHEMA, principal.key_id, idem_key, digest,
                              lambda: action(ContractsUnitOfWork(conn)))
+    relay = getattr(request.app.state, "relay", None)
+    if relay is not None and not outcome.replayed:
+        relay.wake()  # committed: publish now, not at the next poll
     return respond(outcome)
 
 
