@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 STACK := deploy/stack.sh
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: run down clean test status install infra bench
 run:            ## install what is missing, start PostgreSQL, Kafka and the three services
@@ -26,3 +27,6 @@ test: run       ## the same set-up, then the whole suite against real PostgreSQL
 	@$(STACK) test_deps
 	@mkdir -p test-artifacts
 	@.venv/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: run      ## the stack as for `make run`, then the benchmarks (sizes: make bench BENCH_ARGS="--contracts 20000")
+	@.venv/bin/python -m bench.run $(BENCH_ARGS)

@@ -41,7 +41,7 @@ install_python() {
   if [ ! -f "$stamp" ]; then
     log "installing Python packages"
     "$VENV/bin/pip" install -q --upgrade pip
-    "$VENV/bin/pip" install -q -e "$ROOT[test]"
+    "$VENV/bin/pip" install -q -e "$ROOT[test,bench]"
     touch "$stamp"
   fi
 }

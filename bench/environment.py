@@ -1,0 +1,137 @@
+"""Where a benchmark run happens: databases of its own on the stack's PostgreSQL, topics under
+a prefix of its own on the stack's Kafka, services started on free ports, peak memory."""
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+from shared.migrations import upgrade_all
+from shared.settings import REPO_ROOT, Settings, get_settings
+
+
+@dataclass
+class Database:
+    url: str  # SQLAlchemy URL
+
+    @property
+    def parts(self):
+        u = make_url(self.url)
+        return u.host or "127.0.0.1", u.port or 5432, u.username or "parcours", u.database
+
+    def settings(self, prefix: str, **overrides) -> Settings:
+        return Settings(database_url=self.url, topic_prefix=prefix, **overrides)
+
+
+async def create_database(tag: str) -> Database:
+    base = make_url(get_settings().database_url)
+    name = f"parcours_bench_{tag}_{secrets.token_hex(3)}"
+    conn = await asyncpg.connect(host=base.host, port=base.port, user=base.username, database=base.database)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    db = Database(base.set(database=name).render_as_string(hide_password=False))
+    await asyncio.to_thread(upgrade_all, db.url)
+    return db
+
+
+async def drop_database(db: Database) -> None:
+    base = make_url(get_settings().database_url)
+    conn = await asyncpg.connect(host=base.host, port=base.port, user=base.username, database=base.database)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{db.parts[3]}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def drop_topics(settings: Settings, prefix: str) -> None:
+    """Delete the run's topics (every topic whose name starts with the run's prefix)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
+        await admin.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Services:
+    """Contracts and financing services (uvicorn, one process each) on a benchmark database."""
+    db: Database
+    prefix: str
+    log_dir: Path
+    ports: dict[str, int] = field(default_factory=dict)
+    procs: list[subprocess.Popen] = field(default_factory=list)
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self, *names: str) -> None:
+        env = {**os.environ, "PARCOURS_DATABASE_URL": self.db.url, "PARCOURS_TOPIC_PREFIX": self.prefix,
+               # the benchmark measures the service, not the per-key limiter
+               "PARCOURS_RATE_LIMIT_PER_SECOND": "1000000", "PARCOURS_RATE_LIMIT_BURST": "1000000",
+               "PARCOURS_LOG_LEVEL": "WARNING"}
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            self.ports[name] = free_port()
+            log = (self.log_dir / f"bench-{name}.log").open("ab")
+            self.procs.append(subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "--factory", f"services.{name}.api.app:create_app",
+                 "--host", "127.0.0.1", "--port", str(self.ports[name]), "--no-access-log"],
+                cwd=REPO_ROOT, env=env, stdout=log, stderr=log))
+        deadline = time.monotonic() + 60
+        for name in names:
+            while True:
+                try:
+                    if httpx.get(f"{self.url(name)}/health/live", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the {name} service did not start (see {self.log_dir})")
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+@contextmanager
+def peak_memory():
+    """Peak resident memory of this process during the block, in MiB (Linux: VmHWM, reset first)."""
+    box = {"mib": None}
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+    yield box
+    status = Path("/proc/self/status").read_text()
+    found = re.search(r"VmHWM:\s+(\d+) kB", status)
+    box["mib"] = int(found.group(1)) / 1024 if found else None

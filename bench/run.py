@@ -1,0 +1,243 @@
+"""`make bench`: generate a history, run every workload on Parcours and on the peer in the same
+run on the same PostgreSQL, measure the machine's ceilings, print one table."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import platform
+import secrets
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from bench import limits, parcours_stages as ours
+from bench.environment import Database, Services, create_database, drop_database, drop_topics
+from bench.report import Figure, render, save
+from services.demo import load_reference_data
+from services.history_generator import generate
+from services.ops.history_file import write
+from shared.auth import create_key
+from shared.db import make_engine
+from shared.messaging.topics import CONTRACT_EVENTS, ensure_topics
+from shared.settings import REPO_ROOT, get_settings
+
+OUT = REPO_ROOT / ".data" / "bench"
+STAGES = ("import", "relay", "rebuild-kafka", "rebuild-feed", "append", "sign", "http", "live", "simulate")
+console = Console(width=200, stderr=True)
+
+
+def note(message: str) -> None:
+    console.print(f"[dim]{datetime.now():%H:%M:%S}[/dim] {message}")
+
+
+@contextlib.contextmanager
+def profiled(stage: str, wanted: str | None):
+    """pyinstrument around one stage when asked (``--profile STAGE``): HTML and text in .data/bench."""
+    if stage != wanted:
+        yield
+        return
+    from pyinstrument import Profiler
+    profiler = Profiler(async_mode="enabled", interval=0.001)
+    profiler.start()
+    try:
+        yield
+    finally:
+        profiler.stop()
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / f"profile-{stage}.html").write_text(profiler.output_html())
+        text = profiler.output_text(unicode=False, color=False, show_all=False)
+        (OUT / f"profile-{stage}.txt").write_text(text)
+        note(f"profile of {stage}: {OUT / f'profile-{stage}.txt'} (and .html)")
+
+
+async def _main(o: dict) -> list[Figure]:
+    figures: list[Figure] = []
+    run = secrets.token_hex(3)
+    prefix = f"bench{run}."
+    settings = get_settings()
+    OUT.mkdir(parents=True, exist_ok=True)
+    history = OUT / f"history-{o['contracts']}-{o['seed']}.jsonl"
+    if not history.exists():
+        note(f"generating {o['contracts']:,} contracts into {history}")
+        started = time.perf_counter()
+        events = write(history, o["contracts"], o["seed"])
+        note(f"  {events:,} events in {time.perf_counter() - started:.1f} s")
+    peer_env = None
+    db = await create_database("main")
+    o["databases"].append(db.parts[3])
+    live_db: Database | None = None
+    services: Services | None = None
+    try:
+        async with _engine(db) as engine:
+            await load_reference_data(engine)
+        if o["peer"]:
+            from bench import peer
+            host, port, user, name = db.parts
+            peer_env = peer.environment(host, port, user, name, 4)
+            await _sql(db, f"CREATE SCHEMA {peer.SCHEMA}")
+        main_settings = db.settings(prefix)
+
+        note("bulk import: raw COPY ceiling, `ops import-history`, the peer's batched saves")
+        n, s = await limits.raw_copy(db, history)
+        ceiling = n / s
+        with profiled("import", o["profile"]):
+            events, seconds = await ours.import_history(db, history)
+        peer_rate = None
+        if peer_env:
+            n, s = await asyncio.to_thread(peer.load_history, peer_env, generate(o["contracts"], o["seed"]))
+            peer_rate = n / s
+        figures.append(Figure("bulk import of the history", "events/s", events / seconds, peer_rate, ceiling,
+                              "raw COPY, no index", ">= 100,000", events / seconds >= 100_000,
+                              detail=f"{events:,} events"))
+
+        note("relay: store to Kafka; Kafka's ProducerPerformance as the ceiling")
+        with profiled("relay", o["profile"]):
+            n, s = await ours.relay(main_settings)
+        size = max(100, history.stat().st_size // max(1, events))
+        await ensure_topics(main_settings, ["perf"])  # the broker does not create topics on first use
+        ceiling = await asyncio.to_thread(limits.kafka_producer_perf, settings.kafka_bootstrap,
+                                          f"{prefix}perf", min(n, 500_000), size)
+        figures.append(Figure("relay, store to Kafka", "events/s", n / s, None, ceiling, "kafka producer-perf"))
+
+        note("rebuild from Kafka offset 0, then from the feed; the peer's projection runner")
+        consumed = await asyncio.to_thread(limits.kafka_consumer_perf, settings.kafka_bootstrap,
+                                           main_settings.topic(CONTRACT_EVENTS), n)
+        with profiled("rebuild-kafka", o["profile"]):
+            n_k, s_k, mib_k = await ours.rebuild_financing(main_settings, "kafka")
+        peer_rate = None
+        if peer_env:
+            pn, ps = await asyncio.to_thread(peer.project, peer_env)
+            peer_rate = pn / ps
+        figures.append(Figure("rebuild financing from Kafka", "events/s", n_k / s_k, peer_rate, consumed,
+                              "kafka consumer-perf", ">= 100,000 and >= 5x peer",
+                              n_k / s_k >= 100_000 and (peer_rate is None or n_k / s_k >= 5 * peer_rate),
+                              detail=f"peak {mib_k:,.0f} MiB" if mib_k else ""))
+        copied, cs = await limits.raw_copy_out(db)
+        with profiled("rebuild-feed", o["profile"]):
+            n_f, s_f, mib_f = await ours.rebuild_financing(main_settings, "feed")
+        figures.append(Figure("rebuild financing from the feed", "events/s", n_f / s_f, peer_rate, copied / cs,
+                              "COPY of the log out", ">= 100,000", n_f / s_f >= 100_000,
+                              detail=f"peak {mib_f:,.0f} MiB" if mib_f else ""))
+
+        note("single-event appends: the contracts store, the peer, one-row INSERTs")
+        payloads = [a.streams[0][2][0][1] for a in generate(min(2000, o["append_commands"]), o["seed"] + 1)
+                    if a.streams[0][1] == 0]
+        import json
+        raw_payload = json.dumps(payloads[0])
+        for writers in o["writers"]:
+            with profiled("append", o["profile"] if writers == 8 else None):
+                s = await ours.append(db, writers, o["append_commands"], payloads)
+            peer_rate = None
+            if peer_env:
+                ps = await asyncio.to_thread(peer.append, peer_env, writers, o["append_commands"],
+                                             lambda i: payloads[i % len(payloads)])
+                peer_rate = o["append_commands"] / ps
+            rs = await limits.raw_inserts(db, writers, o["append_commands"], raw_payload)
+            rate = o["append_commands"] / s
+            figures.append(Figure(f"append, {writers} writer{'s' if writers > 1 else ''}", "events/s", rate,
+                                  peer_rate, o["append_commands"] / rs, "one-row INSERT txns",
+                                  ">= 3x peer" if writers == 8 else "",
+                                  (rate >= 3 * peer_rate) if writers == 8 and peer_rate else None))
+        with profiled("sign", o["profile"]):
+            s = await ours.sign_commands(db, 8, o["append_commands"], run)
+        figures.append(Figure("sign command, no HTTP, 8 writers", "commands/s", o["append_commands"] / s))
+
+        note("HTTP: contracts and financing services on a database of their own")
+        live_db = await create_database("live")
+        o["databases"].append(live_db.parts[3])
+        async with _engine(live_db) as engine:
+            await load_reference_data(engine)
+            async with engine.begin() as conn:
+                _, key = await create_key(conn, "cfa", ours.CFA, "bench")
+        services = Services(live_db, f"bench{run}live.", REPO_ROOT / ".data" / "log")
+        services.start("contracts", "financing")
+        for writers in o["writers"]:
+            with profiled("http", o["profile"] if writers == 8 else None):
+                s, errors = await ours.http_sign(services, key, writers, o["http_commands"], run)
+            figures.append(Figure(f"HTTP sign, {writers} client{'s' if writers > 1 else ''}", "calls/s",
+                                  o["http_commands"] / s, detail=f"{errors} errors" if errors else ""))
+        note(f"live: {o['live_rate']:.0f} signs/s for {o['live_seconds']:.0f} s while the projections consume")
+        with profiled("live", o["profile"]):
+            result = await ours.live(services, key, live_db, o["live_rate"], o["live_seconds"], run)
+        tail = f"{result['calls']:,} calls at {result['achieved_rate']:.0f}/s"
+        if result["errors"] or result["missing"]:
+            tail += f", {result['errors']} errors, {result['missing']} never visible"
+        for what, label, limit in (("http", "HTTP sign latency", 20), ("visible", "command to projection", 200)):
+            p = result[what]
+            for q in ("p50", "p95", "p99"):
+                figures.append(Figure(f"{label} {q}", "ms", p[q], target=f"p99 < {limit} ms" if q == "p99" else "",
+                                      met=(p[q] < limit) if q == "p99" else None, higher_is_better=False,
+                                      detail=tail if q == "p50" else ""))
+
+        note(f"simulation of {o['simulations']:,} contract paths")
+        request = ours.simulation_request(generate(o["simulations"], o["seed"] + 2))
+        with profiled("simulate", o["profile"]):
+            n, s = ours.simulate_paths(request)
+        figures.append(Figure(f"simulate {o['simulations']:,} paths", "s", s, target="< 1 s", met=s < 1,
+                              higher_is_better=False, detail=f"{n:,} events"))
+    finally:
+        if services:
+            services.stop()
+        if not o["keep"]:
+            await drop_topics(settings, f"bench{run}")
+            await drop_database(db)
+            if live_db:
+                await drop_database(live_db)
+    return figures
+
+
+@contextlib.asynccontextmanager
+async def _engine(db: Database):
+    engine = make_engine(db.settings(""), pool_size=1)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def _sql(db: Database, statement: str) -> None:
+    from sqlalchemy import text
+    async with _engine(db) as engine:
+        async with engine.begin() as conn:
+            await conn.execute(text(statement))
+
+
+def main(contracts: int = typer.Option(100_000, help="contracts in the generated history (~4.6 events each)"),
+         seed: int = typer.Option(7),
+         append_commands: int = typer.Option(4000, help="single-event commands per concurrency level"),
+         writers: str = typer.Option("1,8,32", help="concurrency levels for appends and HTTP"),
+         http_commands: int = typer.Option(2000, help="HTTP sign calls per concurrency level"),
+         live_rate: float = typer.Option(200.0, help="sign calls per second in the live stage"),
+         live_seconds: float = typer.Option(60.0, help="length of the live stage"),
+         simulations: int = typer.Option(10_000, help="contract paths in the simulation"),
+         peer: bool = typer.Option(True, help="run the eventsourcing library beside Parcours"),
+         profile: str = typer.Option(None, help=f"pyinstrument one stage: {', '.join(STAGES)}"),
+         keep: bool = typer.Option(False, help="keep the benchmark databases"),
+         json_out: Path = typer.Option(None, "--json", help="also write the figures as JSON here")):
+    """Benchmarks: Parcours beside the eventsourcing library and the machine's ceilings."""
+    if profile and profile not in STAGES:
+        raise typer.BadParameter(f"one of {', '.join(STAGES)}", param_hint="--profile")
+    levels = [int(w) for w in writers.split(",") if w.strip()]
+    options = dict(contracts=contracts, seed=seed, append_commands=append_commands, writers=levels,
+                   http_commands=http_commands, live_rate=live_rate, live_seconds=live_seconds,
+                   simulations=simulations, peer=peer, profile=profile, keep=keep)
+    started = time.perf_counter()
+    databases: list[str] = []
+    figures = asyncio.run(_main({**options, "databases": databases}))
+    meta = {"databases": databases, "when": datetime.now(timezone.utc).isoformat(), "options": options, "python": platform.python_version(),
+            "machine": f"{platform.machine()}, {_cpus()} CPUs", "seconds": round(time.perf_counter() - started, 1)}
+    render(figures, f"Parcours benchmarks ({meta['machine']}, {contracts:,} contracts, "
+                    f"{meta['seconds']:.0f} s in all)", Console(width=200))
+    save(figures, json_out or OUT / f"results-{datetime.now():%Y%m%d-%H%M%S}.json", meta)
+
+
+def _cpus() -> int:
+    import os
+    return len(os.sched_getaffinity(0))
+
+
+if __name__ == "__main__":
+    typer.run(main)

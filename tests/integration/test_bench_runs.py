@@ -1,0 +1,39 @@
+"""`make bench` end to end at a toy size: every stage produces a figure, the peer runs beside
+Parcours, the ceilings are measured, and the run leaves no database behind. Timings are never
+asserted (the benchmark prints them; tests cannot judge a noisy machine)."""
+import json
+import subprocess
+import sys
+
+from sqlalchemy import text
+
+from shared.settings import REPO_ROOT
+
+
+async def test_the_benchmark_runs_every_stage_beside_the_peer_and_cleans_up(engine, tmp_path):
+    out = tmp_path / "figures.json"
+    done = subprocess.run([sys.executable, "-m", "bench.run", "--contracts", "150", "--append-commands", "40",
+                           "--writers", "1,4", "--http-commands", "20", "--live-rate", "20", "--live-seconds", "1",
+                           "--simulations", "30", "--json", str(out)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    figures = {f["stage"]: f for f in report["figures"]}
+    assert "Parcours/peer" in done.stdout and "bulk import of the history" in done.stdout
+
+    for stage in ("bulk import of the history", "rebuild financing from Kafka", "append, 4 writers"):
+        f = figures[stage]
+        assert f["parcours"] > 0 and f["peer"] > 0 and f["ceiling"] > 0
+        assert abs(f["ratio"] - f["parcours"] / f["peer"]) < 1e-9
+    assert figures["relay, store to Kafka"]["ceiling"] > 0  # Kafka's own producer tool ran
+    assert figures["rebuild financing from the feed"]["ceiling"] > 0
+    assert all(figures[f"HTTP sign, {n} client{'s' if n > 1 else ''}"]["parcours"] > 0 for n in (1, 4))
+    live = figures["HTTP sign latency p99"]
+    assert live["parcours"] > 0 and live["met"] in (True, False) and not live["higher_is_better"]
+    assert "never visible" not in figures["command to projection p50"]["detail"]  # every sign reached financing
+    assert figures["simulate 30 paths"]["parcours"] > 0
+
+    async with engine.connect() as conn:
+        left = await conn.scalar(text("SELECT count(*) FROM pg_database WHERE datname = ANY(:names)"),
+                                 {"names": report["meta"]["databases"]})
+    assert len(report["meta"]["databases"]) == 2 and left == 0
