@@ -2,10 +2,8 @@
 a prefix of its own on the stack's Kafka, services started on free ports, peak memory."""
 from __future__ import annotations
 
-import asyncio
 import os
 import re
-import secrets
 import socket
 import subprocess
 import sys
@@ -14,12 +12,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from shared.migrations import upgrade_all
-from shared.settings import REPO_ROOT, Settings, get_settings
+from shared import scratch_databases
+from shared.settings import REPO_ROOT, Settings
 
 
 @dataclass
@@ -36,25 +33,11 @@ class Database:
 
 
 async def create_database(tag: str) -> Database:
-    base = make_url(get_settings().database_url)
-    name = f"parcours_bench_{tag}_{secrets.token_hex(3)}"
-    conn = await asyncpg.connect(host=base.host, port=base.port, user=base.username, database=base.database)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    db = Database(base.set(database=name).render_as_string(hide_password=False))
-    await asyncio.to_thread(upgrade_all, db.url)
-    return db
+    return Database(await scratch_databases.create_database(f"bench_{tag}"))
 
 
 async def drop_database(db: Database) -> None:
-    base = make_url(get_settings().database_url)
-    conn = await asyncpg.connect(host=base.host, port=base.port, user=base.username, database=base.database)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{db.parts[3]}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await scratch_databases.drop_database(db.url)
 
 
 async def drop_topics(settings: Settings, prefix: str) -> None:
@@ -99,7 +82,8 @@ class Services:
             log = (self.log_dir / f"bench-{name}.log").open("ab")
             self.procs.append(subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "--factory", f"services.{name}.api.app:create_app",
-                 "--host", "127.0.0.1", "--port", str(self.ports[name]), "--no-access-log"],
+                 "--host", "127.0.0.1", "--port", str(self.ports[name]), "--no-access-log",
+                 "--timeout-keep-alive", "120"],
                 cwd=REPO_ROOT, env=env, stdout=log, stderr=log))
         deadline = time.monotonic() + 60
         for name in names:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import platform
 import secrets
+import signal
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -224,6 +225,7 @@ def main(contracts: int = typer.Option(100_000, help="contracts in the generated
     options = dict(contracts=contracts, seed=seed, append_commands=append_commands, writers=levels,
                    http_commands=http_commands, live_rate=live_rate, live_seconds=live_seconds,
                    simulations=simulations, peer=peer, profile=profile, keep=keep)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a killed run still drops its databases
     started = time.perf_counter()
     databases: list[str] = []
     figures = asyncio.run(_main({**options, "databases": databases}))

@@ -8,11 +8,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
-from shared.migrations import upgrade_all
+from shared.scratch_databases import create_database, drop_database  # noqa: F401 (used by the tests)
 from shared.settings import Settings, get_settings
 
 CFA_A, CFA_B, OPCO_X, OPCO_Y = "0751234J", "0931234L", "ATLAS", "AKTO"
@@ -20,29 +18,6 @@ CFA_A, CFA_B, OPCO_X, OPCO_Y = "0751234J", "0931234L", "ATLAS", "AKTO"
 
 def base_url() -> str:
     return get_settings().database_url
-
-
-async def create_database(prefix: str = "t") -> str:
-    """A fresh, migrated database; returns its SQLAlchemy URL."""
-    url = make_url(base_url())
-    name = f"parcours_{prefix}_{secrets.token_hex(4)}"
-    conn = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=url.database)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    new = url.set(database=name).render_as_string(hide_password=False)
-    await asyncio.to_thread(upgrade_all, new)
-    return new
-
-
-async def drop_database(sqlalchemy_url: str) -> None:
-    url = make_url(sqlalchemy_url)
-    conn = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=make_url(base_url()).database)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:
