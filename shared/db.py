@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 from sqlalchemy import JSON, text
 from sqlalchemy.dialects import postgresql
@@ -42,11 +43,14 @@ def _is_json(column) -> bool:
     return isinstance(column.type, (JSON, JSONB))
 
 
-def unnest(table, columns: list[str]) -> tuple[str, str]:
+_DIALECT = postgresql.dialect()
+
+
+def unnest(table, columns: tuple[str, ...]) -> tuple[str, str]:
     """``(select_list, from_item)`` reading one array parameter per column (``:c_<name>``): a
     batch of any size is one short statement, prepared once, instead of a bind per value. JSON
     columns travel as text and are cast back."""
-    dialect = postgresql.dialect()
+    dialect = _DIALECT
     arrays, select_list = [], []
     for name in columns:
         column = table.c[name]
@@ -56,7 +60,7 @@ def unnest(table, columns: list[str]) -> tuple[str, str]:
     return ", ".join(select_list), f"unnest({', '.join(arrays)}) AS u({', '.join(columns)})"
 
 
-def array_parameters(table, columns: list[str], rows: list[dict]) -> dict[str, list]:
+def array_parameters(table, columns, rows: list[dict]) -> dict[str, list]:
     out = {}
     for name in columns:
         values = [r[name] for r in rows]
@@ -72,12 +76,19 @@ async def insert_many(conn, table, rows: list[dict], *, on_conflict_do_nothing: 
     ``upsert_on``: the conflict columns; the other columns are then updated from the new row."""
     if not rows:
         return
-    columns = list(rows[0])
+    columns = tuple(rows[0])
+    statement = _insert_statement(table, table_name(conn, table), columns, on_conflict_do_nothing, upsert_on)
+    await conn.execute(statement, array_parameters(table, columns, rows))
+
+
+@lru_cache(maxsize=256)
+def _insert_statement(table, name: str, columns: tuple[str, ...], do_nothing: bool, upsert_on: tuple[str, ...]):
+    """Built once per table, schema and column set (compiling types is not free per request)."""
     select_list, source = unnest(table, columns)
-    sql = f"INSERT INTO {table_name(conn, table)} ({', '.join(columns)}) SELECT {select_list} FROM {source}"
+    sql = f"INSERT INTO {name} ({', '.join(columns)}) SELECT {select_list} FROM {source}"
     if upsert_on:
         updated = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in upsert_on)
         sql += f" ON CONFLICT ({', '.join(upsert_on)}) DO UPDATE SET {updated}"
-    elif on_conflict_do_nothing:
+    elif do_nothing:
         sql += " ON CONFLICT DO NOTHING"
-    await conn.execute(text(sql), array_parameters(table, columns, rows))
+    return text(sql)
