@@ -10,7 +10,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
+import asyncpg
 from sqlalchemy import text
 
 from bench.environment import Database, Services, peak_memory
@@ -142,16 +143,27 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": at(0.50) * 1000, "p95": at(0.95) * 1000, "p99": at(0.99) * 1000}
 
 
+def _client(services: Services, key: str, connections: int) -> aiohttp.ClientSession:
+    """The load generator's HTTP client: aiohttp, whose per-call CPU is a fraction of httpx's
+    (the generator shares the machine's cores with the services it measures)."""
+    return aiohttp.ClientSession(base_url=services.url("contracts"), headers={"Authorization": f"Bearer {key}"},
+                                 connector=aiohttp.TCPConnector(limit=connections),
+                                 timeout=aiohttp.ClientTimeout(total=60))
+
+
+async def _post_sign(client: aiohttp.ClientSession, body: dict) -> tuple[int, dict | None]:
+    async with client.post("/v1/contracts", json=body) as r:
+        return r.status, (await r.json() if r.status == 201 else None)
+
+
 async def http_sign(services: Services, key: str, writers: int, commands: int, run: str) -> tuple[float, int]:
     """POST /v1/contracts with a CFA key from ``writers`` concurrent clients; (seconds, errors)."""
     errors = 0
-    limits = httpx.Limits(max_connections=writers, max_keepalive_connections=writers)
-    async with httpx.AsyncClient(base_url=services.url("contracts"), limits=limits, timeout=30,
-                                 headers={"Authorization": f"Bearer {key}"}) as client:
+    async with _client(services, key, writers) as client:
         async def one(i: int):
             nonlocal errors
-            r = await client.post("/v1/contracts", json=sign_body(i, f"{run}{writers}"))
-            errors += r.status_code != 201
+            status, _ = await _post_sign(client, sign_body(i, f"{run}{writers}"))
+            errors += status != 201
         await one(-1)
         return await _writers(writers, commands, one), errors
 
@@ -164,7 +176,7 @@ async def live(services: Services, key: str, db: Database, rate: float, seconds:
     Open loop: call i is due at ``t0 + i / rate`` whatever happened to the others, and both
     latencies run from that due time, so a saturated service shows as queueing (no coordinated
     omission). At most ``connections`` calls are in flight; the others wait on a semaphore (O(1)),
-    not in httpx's pool, whose queue costs the load generator O(n) per request."""
+    not in the client's connection pool."""
     total = int(rate * seconds)
     http: list[float] = []
     pending: dict[str, float] = {}  # contract id -> due time, until financing has it
@@ -172,38 +184,38 @@ async def live(services: Services, key: str, db: Database, rate: float, seconds:
     errors = 0
     done = asyncio.Event()
     last_sent = time.perf_counter()
-    engine = make_engine(db.settings(""), pool_size=1)
 
     async def watch():
-        async with engine.connect() as conn:
+        host, port, user, name = db.parts
+        conn = await asyncpg.connect(host=host, port=port, user=user, database=name)
+        try:
+            query = await conn.prepare("SELECT contract_id FROM financing.contracts WHERE contract_id = ANY($1)")
             while not done.is_set() or pending:
                 if pending:
-                    rows = await conn.execute(text("SELECT contract_id FROM financing.contracts "
-                                                   "WHERE contract_id = ANY(:ids)"), {"ids": list(pending)})
+                    rows = await query.fetch(list(pending))
                     now = time.perf_counter()
                     for (cid,) in rows:
                         visible.append(now - pending.pop(cid))
-                    await conn.commit()
                 if done.is_set() and time.perf_counter() - last_sent > 30:
                     break  # what is not visible 30 s after the last call is reported as missing
                 await asyncio.sleep(0.005)
+        finally:
+            await conn.close()
 
     slots = asyncio.Semaphore(connections)
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=services.url("contracts"), limits=limits, timeout=30,
-                                 headers={"Authorization": f"Bearer {key}"}) as client:
+    async with _client(services, key, connections) as client:
         async def one(i: int, due: float, record: bool = True):
             nonlocal errors
             async with slots:
                 try:
-                    r = await client.post("/v1/contracts", json=sign_body(i, run))
-                except httpx.TransportError:
-                    r = None
+                    status, body = await _post_sign(client, sign_body(i, run))
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    status, body = 0, None
             if not record:
                 return
             http.append(time.perf_counter() - due)
-            if r is not None and r.status_code == 201:
-                pending[r.json()["contract_id"]] = due
+            if status == 201:
+                pending[body["contract_id"]] = due
             else:
                 errors += 1
         await one(-1, time.perf_counter(), record=False)
@@ -220,7 +232,6 @@ async def live(services: Services, key: str, db: Database, rate: float, seconds:
         last_sent = time.perf_counter()
         done.set()
         await watcher
-    await engine.dispose()
     return {"http": _percentiles(http), "visible": _percentiles(visible), "errors": errors,
             "missing": len(pending), "calls": total, "achieved_rate": total / (last_sent - t0)}
 
