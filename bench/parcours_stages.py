@@ -111,9 +111,10 @@ async def append(db: Database, writers: int, commands: int, payloads: list[dict]
     engine = make_engine(db.settings(""), pool_size=writers)
     try:
         async def one(i: int):
-            data = payloads[i % len(payloads)]
+            stream = f"{payloads[i % len(payloads)]['contract_id']}-{writers}-{i}"
+            data = {**payloads[i % len(payloads)], "contract_id": stream}
             async with engine.begin() as conn:
-                await store.append(conn, [StreamAppend(f"{data['contract_id']}-{writers}-{i}", 0, [NewEvent(
+                await store.append(conn, [StreamAppend(stream, 0, [NewEvent(
                     "contract.signed", data, metadata={"partitionkey": data["apprentice"]["id"]})])])
         await one(-1)  # warm the pool
         return await _writers(writers, commands, one)

@@ -5,6 +5,8 @@ translated to the rebuild schema, and the source position is stored in the same 
 an interrupted rebuild resumes where it stopped."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -138,17 +140,30 @@ async def from_feed(engine: AsyncEngine, spec: ProjectionSpec, target: str, resu
                                   {"p": cursor.global_position})
     progress(0, total)
     done, crash, projection = 0, _Crash(), spec.projection()
-    while True:
+
+    async def read(after: Cursor):
         async with engine.connect() as conn:
-            recorded = await store.read_all(conn, cursor, batch)
-        if not recorded:
-            break
-        cursor = recorded[-1].cursor
-        await _apply(engine, spec, target, projection, [to_cloudevent(e, source) for e in recorded],
-                     {"tx": str(cursor.transaction_id), "pos": cursor.global_position})
-        done += len(recorded)
-        progress(len(recorded), None)
-        crash.tick()
+            recorded = await store.read_all(conn, after, batch)
+        return recorded, [to_cloudevent(e, source) for e in recorded]
+
+    upcoming = asyncio.create_task(read(cursor))
+    try:
+        while True:
+            recorded, events = await upcoming
+            if not recorded:
+                break
+            cursor = recorded[-1].cursor
+            upcoming = asyncio.create_task(read(cursor))  # the next batch is read while this one is applied
+            await _apply(engine, spec, target, projection, events,
+                         {"tx": str(cursor.transaction_id), "pos": cursor.global_position})
+            done += len(recorded)
+            progress(len(recorded), None)
+            crash.tick()
+    finally:
+        if not upcoming.done():
+            upcoming.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await upcoming
     await _complete(engine, target)
     return done
 

@@ -73,7 +73,8 @@ class FinancingProjection:
         for ce in events:
             version = int(ce.get("sequence") or 0)
             if ce["type"] == "contract.signed":
-                signed[ce["subject"]] = signed_row(ce["data"], version)
+                # the stream is the contract: keyed like contract_events, whatever data.contract_id says
+                signed[ce["subject"]] = signed_row(ce["data"], version) | {"contract_id": ce["subject"]}
             elif ce["type"] in _STATUS:
                 status[ce["subject"]] = (_STATUS[ce["type"]], version)
         if signed:
