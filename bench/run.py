@@ -216,7 +216,7 @@ def main(contracts: int = typer.Option(100_000, help="contracts in the generated
          simulations: int = typer.Option(10_000, help="contract paths in the simulation"),
          peer: bool = typer.Option(True, help="run the eventsourcing library beside Parcours"),
          profile: str = typer.Option(None, help=f"pyinstrument one stage: {', '.join(STAGES)}"),
-         keep: bool = typer.Option(False, help="keep the benchmark databases"),
+         keep: bool = typer.Option(False, help="keep the benchmark databases and topics"),
          json_out: Path = typer.Option(None, "--json", help="also write the figures as JSON here")):
     """Benchmarks: Parcours beside the eventsourcing library and the machine's ceilings."""
     if profile and profile not in STAGES:
