@@ -15,7 +15,6 @@ import asyncpg
 from sqlalchemy import text
 
 from bench.environment import Database, Services, peak_memory
-from services.contracts.adapters.tables import SCHEMA as CONTRACTS
 from services.contracts.adapters.unit_of_work import ContractsUnitOfWork, store
 from services.contracts.application.sign import sign_contract
 from services.contracts.domain.model import ContractTerms
@@ -251,12 +250,3 @@ def simulate_paths(request: dict) -> tuple[int, float]:
     if not result.get("lines"):
         raise RuntimeError("the simulation computed no funding line")
     return len(request["events"]), elapsed
-
-
-async def database_events(db: Database) -> int:
-    engine = make_engine(db.settings(""), pool_size=1)
-    try:
-        async with engine.connect() as conn:
-            return await conn.scalar(text(f"SELECT count(*) FROM {CONTRACTS}.events"))
-    finally:
-        await engine.dispose()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import platform
 import secrets
 import signal
@@ -126,7 +128,6 @@ async def _main(o: dict) -> list[Figure]:
         note("single-event appends: the contracts store, the peer, one-row INSERTs")
         payloads = [a.streams[0][2][0][1] for a in generate(min(2000, o["append_commands"]), o["seed"] + 1)
                     if a.streams[0][1] == 0]
-        import json
         raw_payload = json.dumps(payloads[0])
         for writers in o["writers"]:
             with profiled("append", o["profile"] if writers == 8 else None):
@@ -237,7 +238,6 @@ def main(contracts: int = typer.Option(100_000, help="contracts in the generated
 
 
 def _cpus() -> int:
-    import os
     return len(os.sched_getaffinity(0))
 
 

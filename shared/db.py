@@ -50,13 +50,16 @@ def unnest(table, columns: tuple[str, ...]) -> tuple[str, str]:
     """``(select_list, from_item)`` reading one array parameter per column (``:c_<name>``): a
     batch of any size is one short statement, prepared once, instead of a bind per value. JSON
     columns travel as text and are cast back."""
-    dialect = _DIALECT
     arrays, select_list = [], []
     for name in columns:
         column = table.c[name]
-        sql_type = "text" if _is_json(column) else column.type.compile(dialect=dialect)
-        arrays.append(f"CAST(:c_{name} AS {sql_type}[])")
-        select_list.append(f"u.{name}::{column.type.compile(dialect=dialect)}" if _is_json(column) else f"u.{name}")
+        sql_type = column.type.compile(dialect=_DIALECT)
+        if _is_json(column):
+            arrays.append(f"CAST(:c_{name} AS text[])")
+            select_list.append(f"u.{name}::{sql_type}")
+        else:
+            arrays.append(f"CAST(:c_{name} AS {sql_type}[])")
+            select_list.append(f"u.{name}")
     return ", ".join(select_list), f"unnest({', '.join(arrays)}) AS u({', '.join(columns)})"
 
 
@@ -92,3 +95,20 @@ def _insert_statement(table, name: str, columns: tuple[str, ...], do_nothing: bo
     elif do_nothing:
         sql += " ON CONFLICT DO NOTHING"
     return text(sql)
+
+
+async def delete_many(conn, table, keys: list[dict]) -> None:
+    """DELETE of the rows matching any of ``keys`` (dicts of the same columns) in one statement:
+    ``DELETE ... USING unnest(arrays)``, whatever their number (no row constructor per key)."""
+    if not keys:
+        return
+    columns = tuple(keys[0])
+    await conn.execute(_delete_statement(table, table_name(conn, table), columns),
+                       array_parameters(table, columns, keys))
+
+
+@lru_cache(maxsize=256)
+def _delete_statement(table, name: str, columns: tuple[str, ...]):
+    _, source = unnest(table, columns)
+    matches = " AND ".join(f"t.{c} = u.{c}" for c in columns)
+    return text(f"DELETE FROM {name} t USING {source} WHERE {matches}")

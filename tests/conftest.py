@@ -35,6 +35,18 @@ async def engine(settings):
     await eng.dispose()
 
 
+@pytest.fixture
+async def isolated():
+    """A database and topic prefix of this test's own (no in-process relay or consumer of the
+    session's services touches them): ``(settings, engine)``."""
+    url = await create_database("iso")
+    settings = settings_for(url)
+    eng = make_engine(settings, pool_size=4)
+    yield settings, eng
+    await eng.dispose()
+    await drop_database(url)
+
+
 @pytest.fixture(scope="session")
 async def keys(engine):
     async with engine.begin() as conn:

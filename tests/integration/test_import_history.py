@@ -2,27 +2,14 @@
 model refreshed, a re-run writing nothing twice, bad files refused with a coded error."""
 import json
 
-import pytest
 from sqlalchemy import text
 
 from services.ops.history_file import write
-from shared.db import make_engine
 from tests.integration.test_rebuild import ops
-from tests.support import create_database, drop_database, settings_for
 
 
-@pytest.fixture
-async def target():
-    url = await create_database("import")
-    settings = settings_for(url)
-    engine = make_engine(settings, pool_size=2)
-    yield settings, engine
-    await engine.dispose()
-    await drop_database(url)
-
-
-async def test_a_history_is_imported_once_with_its_read_model_and_chain(target, tmp_path):
-    settings, engine = target
+async def test_a_history_is_imported_once_with_its_read_model_and_chain(isolated, tmp_path):
+    settings, engine = isolated
     history = tmp_path / "history.jsonl"
     events = write(history, 300, seed=5)
 
@@ -53,8 +40,8 @@ async def test_a_history_is_imported_once_with_its_read_model_and_chain(target, 
         assert await conn.scalar(text("SELECT count(*) FROM contracts.events")) == events
 
 
-async def test_a_file_that_does_not_follow_on_from_the_store_is_refused(target, tmp_path):
-    settings, engine = target
+async def test_a_file_that_does_not_follow_on_from_the_store_is_refused(isolated, tmp_path):
+    settings, engine = isolated
     history = tmp_path / "history.jsonl"
     write(history, 20, seed=6)
     assert ops(settings, "import-history", str(history)).returncode == 0
@@ -86,10 +73,10 @@ async def test_a_file_that_does_not_follow_on_from_the_store_is_refused(target, 
                                       "'5d6c1f70-0c1e-4f7e-9a53-0d7a1c0b2e11'")) == 0
 
 
-async def test_one_chunk_of_thousands_of_contracts_refreshes_their_read_model(target, tmp_path):
+async def test_one_chunk_of_thousands_of_contracts_refreshes_their_read_model(isolated, tmp_path):
     """A default-sized chunk (20,000 events, ~4,000 contracts) closes thousands of deadlines in one
     statement: it once built a row constructor per pair and hit PostgreSQL's parser stack limit."""
-    settings, engine = target
+    settings, engine = isolated
     history = tmp_path / "history.jsonl"
     events = write(history, 4300, seed=8)
     done = ops(settings, "import-history", str(history))

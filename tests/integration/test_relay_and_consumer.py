@@ -10,27 +10,15 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import text
 
-from shared.db import make_engine
 from shared.envelope import encode
 from shared.eventstore.model import NewEvent, StreamAppend
 from shared.eventstore.store import EventStore
 from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.relay import OutboxRelay, make_producer
-from shared.messaging.topics import CONTRACT_EVENTS, dlq, ensure_topics
-from tests.support import create_database, drop_database, eventually, settings_for
+from shared.messaging.topics import CONTRACT_EVENTS, ensure_topics
+from tests.support import eventually
 
 contracts_store = EventStore("contracts")
-
-
-@pytest.fixture
-async def isolated():
-    """A database and topic prefix of its own (no in-process relay publishes into them)."""
-    url = await create_database("relay")
-    settings = settings_for(url)
-    engine = make_engine(settings, pool_size=4)
-    yield settings, engine
-    await engine.dispose()
-    await drop_database(url)
 
 
 async def read_topic(settings, topic, expected_at_least):

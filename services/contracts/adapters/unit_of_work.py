@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contracts.adapters.tables import SCHEMA, contracts, deadlines
 from services.contracts.domain.lifecycle import deadlines as running_deadlines
 from services.contracts.domain.state import ContractState, apply, fold
-from shared.db import insert_many
+from shared.db import delete_many, insert_many
 from shared.eventstore.model import NewEvent, StreamAppend
 from shared.eventstore.store import EventStore
 from shared.observability import EVENTS_APPENDED
@@ -67,14 +67,10 @@ async def save_views(conn: AsyncConnection, states: list[ContractState]) -> None
     for state in states:
         for kind, due_on in running_deadlines(state).items():
             if due_on is None:
-                gone.append((state.contract_id, kind))
+                gone.append(dict(contract_id=state.contract_id, kind=kind))
             else:
                 live.append(dict(contract_id=state.contract_id, kind=kind, due_on=due_on))
-    if gone:  # two array parameters, not a row constructor per pair (PostgreSQL's parser recurses on those)
-        await conn.execute(text(f"DELETE FROM {SCHEMA}.deadlines d USING unnest(CAST(:ids AS text[]), "
-                                "CAST(:kinds AS text[])) AS g(contract_id, kind) "
-                                "WHERE d.contract_id = g.contract_id AND d.kind = g.kind"),
-                           {"ids": [c for c, _ in gone], "kinds": [k for _, k in gone]})
+    await delete_many(conn, deadlines, gone)
     await insert_many(conn, deadlines, live, upsert_on=("contract_id", "kind"))
 
 

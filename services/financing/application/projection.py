@@ -16,7 +16,7 @@ from services.financing.adapters.referential import load_referential
 from services.financing.adapters.tables import advances, contract_events, contracts, lines, spans
 from services.financing.domain.engine import compute
 from services.financing.domain.policy import regime_of
-from shared.db import insert_many, table_name
+from shared.db import delete_many, insert_many, table_name
 from shared.months import months_started
 
 _STATUS = {"contract.transmitted": "transmitted", "contract.funding_accepted": "accepted",
@@ -121,7 +121,7 @@ async def recompute(conn: AsyncConnection, apprentice_ids: set[str], today: date
     ids = list(apprentice_ids)
     result = await compute_paths(conn, ids, today)
     for table in (spans, lines, advances):
-        await conn.execute(text(f"DELETE FROM {table_name(conn, table)} WHERE apprentice_id = ANY(:ids)"), {"ids": ids})
+        await delete_many(conn, table, [{"apprentice_id": a} for a in ids])
     cfa = {cid: f.cfa_uai for cid, f in result.contracts.items()}
     span_rows = [dict(contract_id=s.contract_id, apprentice_id=s.apprentice_id, opco=s.opco, cfa_uai=cfa[s.contract_id],
                       start_on=s.start, end_on=s.end, status=s.status, start_reason=s.start_reason,
