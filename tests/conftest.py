@@ -1,3 +1,4 @@
+import secrets
 from datetime import date
 
 import pytest
@@ -82,3 +83,22 @@ async def quality(settings):
     async with running(app) as client:
         client.app = app
         yield client
+
+
+@pytest.fixture(scope="session")
+async def served():
+    """The three services as processes of their own (see tests/served.py)."""
+    from tests.served import ROOT, served_stack
+    async with served_stack(ROOT / "test-artifacts" / f"served-{secrets.token_hex(3)}") as stack:
+        yield stack
+
+
+# The stack `make run` started is never touched by the suite: its tables are read when the
+# session starts and compared by the last test (tests/test_live_stack_untouched.py).
+def pytest_sessionstart(session):
+    from tests.live_stack import snapshot_when_idle
+    session.config.live_snapshot = snapshot_when_idle()
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)

@@ -1,4 +1,4 @@
-"""A quality lead logs in to the live dashboard in Chromium: the incident just recorded is shown
+"""A quality lead logs in to the dashboard (the suite's own quality service) in Chromium: the incident just recorded is shown
 first and the charts are drawn. The screenshot is kept in test-artifacts/."""
 import asyncio
 import os
@@ -11,11 +11,10 @@ from playwright.async_api import async_playwright
 from services.contracts.domain.identifiers import uai_ok
 from shared.auth import create_key
 from shared.db import make_engine
-from shared.settings import get_settings
+from shared.settings import Settings
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = os.environ.get("PARCOURS_CHROMIUM", "/usr/bin/chromium")
-BASE = f"http://127.0.0.1:{os.environ.get('PARCOURS_QUALITY_PORT', '8003')}"
 
 
 def fresh_cfa() -> str:
@@ -27,16 +26,16 @@ def fresh_cfa() -> str:
                 return digits + letter
 
 
-async def test_the_dashboard_shows_the_new_incident_first_and_draws_its_charts():
-    cfa = fresh_cfa()
-    engine = make_engine(get_settings(), pool_size=1)
+async def test_the_dashboard_shows_the_new_incident_first_and_draws_its_charts(served):
+    cfa, base = fresh_cfa(), served.urls["quality"]
+    engine = make_engine(Settings(database_url=served.database_url), pool_size=1)
     try:
         async with engine.begin() as conn:
             key = (await create_key(conn, "cfa", cfa, label="browser test"))[1]
     finally:
         await engine.dispose()
     headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(base_url=BASE, headers=headers) as api:
+    async with httpx.AsyncClient(base_url=base, headers=headers) as api:
         await api.post("/v1/quality/incidents", json={"occurred_on": "2025-01-06", "kind": "harassment",
                                                       "apprentice_id": "app-old", "description": "Older, signalled",
                                                       "reported_by": "Referent"})
@@ -61,11 +60,11 @@ async def test_the_dashboard_shows_the_new_incident_first_and_draws_its_charts()
             "--disable-component-update", "--disable-sync"])
         try:
             page = await browser.new_page()
-            await page.goto(f"{BASE}/dashboard")
+            await page.goto(f"{base}/dashboard")
             assert page.url.endswith("/login")  # no session yet
             await page.fill("input[name=key]", key)
             await page.click("button[type=submit]")
-            await page.wait_for_url(f"{BASE}/dashboard")
+            await page.wait_for_url(f"{base}/dashboard")
             first = page.locator("#incidents tr").nth(1)
             assert "Struck at the workplace, browser test" in await first.inner_text()
             assert "NOT SIGNALLED" in await first.inner_text()

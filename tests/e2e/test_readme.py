@@ -1,30 +1,16 @@
-"""The README's integrator example runs as written against the live stack (`make test`)."""
-import asyncio
+"""The README's integrator example runs as written, against the suite's own services."""
 import os
 import re
 import subprocess
 from pathlib import Path
 
-from shared.auth import create_key
-from shared.db import make_engine
-from shared.settings import get_settings
-
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def test_the_integrator_example_runs_as_documented():
+def test_the_integrator_example_runs_as_documented(served):
     text = README.read_text()
     script = re.search(r"<!-- integrator-example:start -->\s*```bash\n(.*?)```", text, re.S).group(1)
-
-    async def key():
-        engine = make_engine(get_settings(), pool_size=1)
-        try:
-            async with engine.begin() as conn:
-                return (await create_key(conn, "cfa", "0751234J", label="readme"))[1]
-        finally:
-            await engine.dispose()
-    env = {**os.environ, "KEY": asyncio.run(key()),
-           "BASE": f"http://127.0.0.1:{os.environ.get('PARCOURS_CONTRACTS_PORT', '8001')}"}
+    env = {**os.environ, "KEY": served.keys.cfa_a, "BASE": served.urls["contracts"]}
     out = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()

@@ -1,9 +1,8 @@
-"""schemathesis against the three live services started by `make test` (their OpenAPI documents
-as served), with valid keys: no 5xx, no response outside its schema, no invalid request accepted."""
-import asyncio
+"""schemathesis against the three services run as processes of the suite's own (tests/served.py:
+free ports, a database and topic prefix of their own), with valid keys: no 5xx, no response
+outside its schema, no invalid request accepted. The OpenAPI documents are the apps' own."""
 import os
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -11,40 +10,19 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance, negative_data_rejection,
                                                response_schema_conformance)
 
-from shared.auth import create_key
-from shared.db import make_engine
-from shared.settings import get_settings
+from services.contracts.api.app import create_app as contracts_app
+from services.financing.api.app import create_app as financing_app
+from services.quality.api.app import create_app as quality_app
+from shared.settings import Settings
 
-PORTS = {"contracts": os.environ.get("PARCOURS_CONTRACTS_PORT", "8001"),
-         "financing": os.environ.get("PARCOURS_FINANCING_PORT", "8002"),
-         "quality": os.environ.get("PARCOURS_QUALITY_PORT", "8003")}
 CHECKS = [not_a_server_error, response_schema_conformance, negative_data_rejection, content_type_conformance]
 FUZZ = settings(max_examples=int(os.environ.get("PARCOURS_FUZZ_EXAMPLES", "12")), deadline=None,
                 derandomize=True, suppress_health_check=list(HealthCheck))
 
 
-def base(service: str) -> str:
-    return f"http://127.0.0.1:{PORTS[service]}"
-
-
 @pytest.fixture(scope="session")
-def live_keys() -> dict[str, str]:
-    """Keys in the live stack's database (the one `make run` started)."""
-    for service in PORTS:
-        try:
-            httpx.get(f"{base(service)}/health/ready", timeout=5).raise_for_status()
-        except httpx.HTTPError as exc:
-            pytest.fail(f"the live {service} service is not running ({exc}): run `make test`")
-
-    async def make():
-        engine = make_engine(get_settings(), pool_size=1)
-        try:
-            async with engine.begin() as conn:
-                return {role: (await create_key(conn, role, org, label="fuzz"))[1]
-                        for role, org in (("cfa", "0751234J"), ("opco", "ATLAS"), ("ops", "ops"))}
-        finally:
-            await engine.dispose()
-    return asyncio.run(make())
+def fuzz_keys(served) -> dict[str, str]:
+    return {"cfa": served.keys.cfa_a, "opco": served.keys.opco_x, "ops": served.keys.ops}
 
 
 def _role_for(path: str) -> str:
@@ -55,32 +33,33 @@ def _role_for(path: str) -> str:
     return "cfa"
 
 
-def _call(case, service, live_keys):
-    key = live_keys[_role_for(case.path)]
-    case.call_and_validate(base_url=base(service), headers={"Authorization": f"Bearer {key}"}, checks=CHECKS)
+def _call(case, service, served, fuzz_keys):
+    key = fuzz_keys[_role_for(case.path)]
+    case.call_and_validate(base_url=served.urls[service], headers={"Authorization": f"Bearer {key}"},
+                           checks=CHECKS)
 
 
-def _schema(service: str):
-    """The OpenAPI document the live service serves (loaded when the tests are collected)."""
-    return schemathesis.openapi.from_url(f"{base(service)}/openapi.json")
+def _schema(create_app):
+    """The OpenAPI document the service serves (its app's own, built without starting it)."""
+    return schemathesis.openapi.from_dict(create_app(Settings(run_workers=False)).openapi())
 
 
-contracts_api, financing_api, quality_api = (_schema(s) for s in ("contracts", "financing", "quality"))
+contracts_api, financing_api, quality_api = (_schema(a) for a in (contracts_app, financing_app, quality_app))
 
 
 @contracts_api.parametrize()
 @FUZZ
-def test_contracts_api(case, live_keys):
-    _call(case, "contracts", live_keys)
+def test_contracts_api(case, served, fuzz_keys):
+    _call(case, "contracts", served, fuzz_keys)
 
 
 @financing_api.parametrize()
 @FUZZ
-def test_financing_api(case, live_keys):
-    _call(case, "financing", live_keys)
+def test_financing_api(case, served, fuzz_keys):
+    _call(case, "financing", served, fuzz_keys)
 
 
 @quality_api.parametrize()
 @FUZZ
-def test_quality_api(case, live_keys):
-    _call(case, "quality", live_keys)
+def test_quality_api(case, served, fuzz_keys):
+    _call(case, "quality", served, fuzz_keys)
