@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts and stops Parcours' infrastructure and services as plain processes on 127.0.0.1.
-# Every step is idempotent: what already runs is reused. Usage: deploy/stack.sh install|infra|services|up|down|clean|status
+# Every step is idempotent: what already runs is reused.
+# Usage: deploy/stack.sh install|infra|services|stop_services|up|down|clean|status
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA="${PARCOURS_DATA_DIR:-$ROOT/.data}"
@@ -24,12 +25,28 @@ mkdir -p "$DATA/run" "$DATA/log"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+alive() { # alive PID: running, not a zombie left by a kill -9 that nobody reaped yet
+  kill -0 "$1" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"
+}
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
   local limit=$1 what=$2; shift 2
   for _ in $(seq 1 $((limit * 5))); do "$@" && return 0; sleep 0.2; done
   log "timed out waiting for $what"; return 1
 }
+# Logs are kept across restarts: a process appends to its log; past PARCOURS_LOG_MAX_BYTES the
+# file is moved aside with a timestamp, and only the PARCOURS_LOG_KEEP newest of those are kept.
+LOG_MAX_BYTES="${PARCOURS_LOG_MAX_BYTES:-52428800}"
+LOG_KEEP="${PARCOURS_LOG_KEEP:-5}"
+log_file() { # log_file NAME: prints the path to append to, rotating it first when it is too large
+  local f="$DATA/log/$1.log"
+  if [ -f "$f" ] && [ "$(stat -c %s "$f")" -gt "$LOG_MAX_BYTES" ]; then
+    mv "$f" "$DATA/log/$1.$(date -u +%Y%m%dT%H%M%S%N).log"
+    ls -1t "$DATA/log/$1".*.log 2>/dev/null | tail -n +$((LOG_KEEP + 1)) | xargs -r rm -f
+  fi
+  printf '%s' "$f"
+}
+pg_ready() { "$(pg_bin)/pg_isready" -q -h $PG_HOST -p "$PG_PORT" -U postgres -d postgres; }
 pg_bin() {
   local d; d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
   [ -n "$d" ] && echo "$d"
@@ -86,7 +103,7 @@ pg_data_dir() {
 start_postgres() {
   local bin; bin=$(pg_bin)
   local pgdata; pgdata=$(pg_data_dir)
-  if ! "$bin/pg_isready" -q -h $PG_HOST -p "$PG_PORT"; then
+  if ! pg_ready; then
     if [ ! -f "$pgdata/PG_VERSION" ]; then
       log "initialising a PostgreSQL cluster in $pgdata"
       mkdir -p "$pgdata"; [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$pgdata"
@@ -104,7 +121,7 @@ CONF
     log "starting PostgreSQL on $PG_HOST:$PG_PORT"
     as_pg "$bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -o "-p $PG_PORT" start >/dev/null
   fi
-  wait_for 30 PostgreSQL "$bin/pg_isready" -q -h $PG_HOST -p "$PG_PORT"
+  wait_for 30 PostgreSQL pg_ready
   local psql=("$bin/psql" -h $PG_HOST -p "$PG_PORT" -U postgres -qtA)
   if [ "$("${psql[@]}" -c "select 1 from pg_roles where rolname='$PG_USER'")" != 1 ]; then
     "${psql[@]}" -c "create role $PG_USER login createdb" >/dev/null
@@ -119,6 +136,7 @@ start_kafka() {
   local kdir="$DATA/kafka"; mkdir -p "$kdir"
   sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" -e "s|@CONTROLLER_PORT@|$CONTROLLER_PORT|g" \
       -e "s|@LOG_DIR@|$kdir/logs|g" "$ROOT/deploy/kafka/server.properties.in" > "$kdir/server.properties"
+  local klog; klog=$(log_file kafka)
   local cp="$KAFKA_LIBS/*"
   local jopts=(-Xms256m -Xmx768m -XX:+UseG1GC -Dlog4j.configuration="file:$ROOT/deploy/kafka/log4j.properties")
   if [ ! -f "$kdir/logs/meta.properties" ]; then
@@ -127,7 +145,7 @@ start_kafka() {
       -c "$kdir/server.properties" --ignore-formatted > "$DATA/log/kafka-format.log" 2>&1
   fi
   log "starting Kafka $KAFKA_VERSION (KRaft) on 127.0.0.1:$KAFKA_PORT"
-  nohup java "${jopts[@]}" -cp "$cp" kafka.Kafka "$kdir/server.properties" > "$DATA/log/kafka.log" 2>&1 &
+  nohup java "${jopts[@]}" -cp "$cp" kafka.Kafka "$kdir/server.properties" >> "$klog" 2>&1 &
   echo $! > "$DATA/run/kafka.pid"
   wait_for 90 Kafka port_open "$KAFKA_PORT"
 }
@@ -136,11 +154,12 @@ migrate() { "$VENV/bin/parcours" db upgrade; }
 
 start_service() { # name port
   local name=$1 port=$2 pidf="$DATA/run/$1.pid"
-  if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then return 0; fi
+  if [ -f "$pidf" ] && alive "$(cat "$pidf")"; then return 0; fi
   if port_open "$port"; then log "port $port is taken by another process"; exit 1; fi
   log "starting $name on 127.0.0.1:$port"
+  local out; out=$(log_file "$name")
   nohup "$VENV/bin/uvicorn" --factory "services.$name.api.app:create_app" --host 127.0.0.1 --port "$port" \
-    --no-access-log > "$DATA/log/$name.log" 2>&1 &
+    --no-access-log >> "$out" 2>&1 &
   echo $! > "$pidf"
 }
 
@@ -175,16 +194,18 @@ stop_pid() { # name
   local pidf="$DATA/run/$1.pid"
   [ -f "$pidf" ] || return 0
   local pid; pid=$(cat "$pidf")
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
     log "stopping $1"; kill "$pid"
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.2; done
     kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$pidf"
 }
 
+stop_services() { for s in contracts financing quality; do stop_pid "$s"; done; }
+
 down() {
-  for s in contracts financing quality kafka; do stop_pid "$s"; done
+  stop_services; stop_pid kafka
   local bin; bin=$(pg_bin)
   local pgdata; pgdata=$(pg_data_dir)
   if [ -f "$pgdata/postmaster.pid" ]; then log "stopping PostgreSQL"; as_pg "$bin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null || true; fi
@@ -198,4 +219,4 @@ status() {
   done
 }
 
-"${1:-up}"
+"${1:-up}" "${@:2}"
