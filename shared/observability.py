@@ -16,6 +16,8 @@ EVENTS_CONSUMED = Counter("parcours_events_consumed_total", "Events applied by a
 EVENTS_DEAD_LETTERED = Counter("parcours_events_dead_lettered_total", "Records sent to a DLQ", ["consumer"])
 CONSUMER_LAG = Gauge("parcours_consumer_lag", "Records behind the end of the partition",
                      ["consumer", "topic", "partition"])
+DEPENDENCY_UP = Gauge("parcours_dependency_up", "1 when the dependency answered the last health check",
+                      ["service", "dependency"])
 OUTBOX_BACKLOG = Gauge("parcours_outbox_backlog", "Events not yet published", ["topic"])
 
 _SECRET = re.compile(r"(Bearer\s+)\S+|(prc_[A-Za-z0-9_-]{6})[A-Za-z0-9_-]+", re.I)

@@ -3,7 +3,6 @@ problem documents, request limits, health, metrics and JSON logs."""
 from __future__ import annotations
 
 import asyncio
-import time
 from contextlib import asynccontextmanager
 from typing import Awaitable, Callable
 from urllib.parse import urlsplit
@@ -14,15 +13,16 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from shared.api.problems import ERROR_RESPONSES, Problem, install_problem_handlers, problem_response
+from shared.api.edge import Edge
+from shared.api.problems import ERROR_RESPONSES, Problem, install_problem_handlers
 from shared.api.ratelimit import RateLimiter
 from shared.db import make_engine
-from shared.observability import REQUEST_LATENCY, configure_logging
+from shared.observability import CONSUMER_LAG, DEPENDENCY_UP, OUTBOX_BACKLOG, configure_logging
+from shared.outage import is_unavailable, outage_log
 from shared.settings import Settings
 
 Worker = Callable[[FastAPI, asyncio.Event], Awaitable[None]]
 log = structlog.get_logger("app")
-_BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
 def build_app(service: str, settings: Settings, routers: list[APIRouter], *,
@@ -61,26 +61,8 @@ def build_app(service: str, settings: Settings, routers: list[APIRouter], *,
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     install_problem_handlers(app)
 
-    @app.middleware("http")
-    async def limits_and_metrics(request: Request, call_next):
-        started = time.perf_counter()
-        if request.method in _BODY_METHODS:
-            length = request.headers.get("content-length")
-            upload_types = uploads.get(request.url.path, set())
-            limit = settings.max_upload_bytes if upload_types else settings.max_body_bytes
-            if length and length.isdigit() and int(length) > limit:
-                return problem_response(Problem(413, "payload-too-large", "Payload too large",
-                                                f"Bodies are limited to {limit} bytes."))
-            ctype = request.headers.get("content-type", "")
-            if (length not in (None, "0")) and not _is_json(ctype) \
-                    and ctype.split(";")[0].strip().lower() not in upload_types:
-                return problem_response(Problem(415, "unsupported-media-type", "Unsupported media type",
-                                                "Send application/json."))
-        response = await call_next(request)
-        route = request.scope.get("route")
-        REQUEST_LATENCY.labels(service, request.method, getattr(route, "path", "unmatched"),
-                               response.status_code).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(Edge, service=service, max_body=settings.max_body_bytes,
+                       max_upload=settings.max_upload_bytes, uploads=uploads)
 
     health = APIRouter(tags=["health"])
 
@@ -90,20 +72,27 @@ def build_app(service: str, settings: Settings, routers: list[APIRouter], *,
 
     @health.get("/health/ready")
     async def ready(request: Request):
-        checks = {"database": "ok", "kafka": "ok"}
-        try:
-            async with request.app.state.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception:
-            checks["database"] = "unreachable"
-        if not await _kafka_reachable(settings.kafka_bootstrap):
-            checks["kafka"] = "unreachable"
-        ok = all(v == "ok" for v in checks.values())
+        """Can this service serve its API? Only its database decides: without the broker the log
+        keeps the events until the relay and the consumers catch up (see /health)."""
+        checks = await _dependencies(request.app, settings, kafka=False)
+        ok = checks["database"] == "ok"
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
                             status_code=200 if ok else 503)
 
+    @health.get("/health")
+    async def details(request: Request):
+        """Ready or not, and what is degraded: the broker, the relay's backlog, the consumers' lag."""
+        checks = await _dependencies(request.app, settings)
+        backlog = {**_samples(OUTBOX_BACKLOG, settings.topic_prefix, "topic"),
+                   **_samples(CONSUMER_LAG, settings.topic_prefix, "consumer", "topic", "partition")}
+        status = "unavailable" if checks["database"] != "ok" else \
+            "degraded" if checks["kafka"] != "ok" or any(backlog.values()) else "ok"
+        return JSONResponse({"status": status, "checks": checks, "backlog": backlog},
+                            status_code=503 if status == "unavailable" else 200)
+
     @health.get("/metrics", include_in_schema=False)
-    async def metrics():
+    async def metrics(request: Request):
+        await _dependencies(request.app, settings)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(health)
@@ -125,9 +114,24 @@ async def reject_unknown_query(request: Request) -> None:
                                "message": "This parameter is not part of the API."} for name in unknown])
 
 
-def _is_json(ctype: str) -> bool:
-    main = ctype.split(";")[0].strip().lower()
-    return main == "application/json" or main.endswith("+json")
+async def _dependencies(app: FastAPI, settings: Settings, kafka: bool = True) -> dict[str, str]:
+    checks = {"database": "ok", "kafka": "ok"} if kafka else {"database": "ok"}
+    try:
+        async with app.state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means the database cannot serve
+        checks["database"] = "unreachable"
+    if kafka and not await _kafka_reachable(settings.kafka_bootstrap):
+        checks["kafka"] = "unreachable"
+    for dependency, state in checks.items():
+        DEPENDENCY_UP.labels(app.state.service, dependency).set(1 if state == "ok" else 0)
+    return checks
+
+
+def _samples(gauge, topic_prefix: str, *labels: str) -> dict[str, float]:
+    """The gauge's current values in this process for this service's topics, keyed by labels."""
+    return {"/".join(s.labels[name] for name in labels): s.value
+            for metric in gauge.collect() for s in metric.samples if s.labels["topic"].startswith(topic_prefix)}
 
 
 async def _kafka_reachable(bootstrap: str) -> bool:
@@ -149,8 +153,12 @@ async def _supervise(worker: Worker, app: FastAPI, stop: asyncio.Event) -> None:
             await worker(app, stop)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("worker.failed", worker=getattr(worker, "__name__", "worker"))
+        except Exception as exc:  # noqa: BLE001 - a worker is restarted whatever stopped it
+            name = getattr(worker, "__name__", "worker")
+            if is_unavailable(exc):
+                outage_log.failed("worker.dependency_unavailable", exc, worker=name)
+            else:
+                log.exception("worker.failed", worker=name)
             try:
                 await asyncio.wait_for(stop.wait(), 1.0)
             except asyncio.TimeoutError:

@@ -3,21 +3,21 @@ from __future__ import annotations
 
 from typing import Any
 
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.types import has_control_character
+
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "urn:parcours:problem:"
-log = structlog.get_logger("api")
 
 _TITLES = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
            405: "method-not-allowed", 406: "not-acceptable", 409: "conflict", 412: "precondition-failed",
            413: "payload-too-large", 415: "unsupported-media-type", 422: "validation-error",
            428: "precondition-required", 429: "too-many-requests", 500: "internal-error",
-           503: "unavailable"}
+           503: "service-unavailable"}
 
 
 PROBLEM_SCHEMA = {
@@ -36,7 +36,8 @@ ERROR_RESPONSES = {
         (403, "The key's role may not do this"), (404, "No such resource for this key's tenant"),
         (409, "The command does not fit the current state"), (412, "If-Match names a stale version"),
         (413, "Body too large"), (415, "Unsupported content type"), (422, "Invalid request"),
-        (429, "Rate limit: retry after Retry-After seconds"), (500, "Unexpected error (logged)")]
+        (429, "Rate limit: retry after Retry-After seconds"), (500, "Unexpected error (logged)"),
+        (503, "A dependency (the database) is down: retry after Retry-After seconds")]
 }
 
 
@@ -77,6 +78,16 @@ def _field(loc) -> str:
     return ".".join(parts) or "body"
 
 
+def _error(e: dict[str, Any]) -> dict[str, str]:
+    """One pydantic error as the API lists it; a control character is named as such whichever
+    constraint (a pattern, a custom check) caught it."""
+    value = e.get("input")
+    if isinstance(value, str) and e.get("type") == "string_pattern_mismatch" and has_control_character(value):
+        return {"field": _field(e.get("loc", ())), "code": "control_character",
+                "message": "Control characters are not allowed here."}
+    return {"field": _field(e.get("loc", ())), "code": e.get("type", "invalid"), "message": e.get("msg", "invalid value")}
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
@@ -84,8 +95,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
-        errors = [{"field": _field(e.get("loc", ())), "code": e.get("type", "invalid"),
-                   "message": e.get("msg", "invalid value")} for e in exc.errors()]
+        errors = [_error(e) for e in exc.errors()]
         p = Problem(422, "validation-error", "The request is not valid", "See errors.", errors=errors)
         return problem_response(p, request.url.path)
 
@@ -95,9 +105,3 @@ def install_problem_handlers(app: FastAPI) -> None:
         p = Problem(exc.status_code, code, code.replace("-", " ").capitalize(),
                     exc.detail if isinstance(exc.detail, str) else None, headers=getattr(exc, "headers", None))
         return problem_response(p, request.url.path)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception):
-        log.exception("api.unexpected_error", path=request.url.path)
-        return problem_response(Problem(500, "internal-error", "Internal error",
-                                        "The error was logged; retry later."), request.url.path)

@@ -137,6 +137,8 @@ async def test_health_and_metrics(contracts, financing, quality):
     for c in (contracts, financing, quality):
         assert (await c.get("/health/live")).json() == {"status": "ok"}
         ready = await c.get("/health/ready")
-        assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "kafka": "ok"}
+        assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok"}
+        details = await c.get("/health")
+        assert details.status_code == 200 and details.json()["checks"] == {"database": "ok", "kafka": "ok"}
     metrics = (await contracts.get("/metrics")).text
     assert "parcours_http_request_seconds" in metrics and "parcours_events_published_total" in metrics

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from services.contracts.domain.model import ContractTerms, Strict
-from shared.types import IsoDate
+from shared.types import IsoDate, Line, Prose
 
 Money = Field(ge=0, max_digits=12, decimal_places=2)
 RUPTURE_REASONS = ("free_rupture_45_days", "mutual_agreement", "apprentice_resignation",
@@ -39,7 +39,7 @@ class FundingAccepted(Strict):
 
 class FundingRefused(Strict):
     decided_on: IsoDate
-    motive: str = Field(min_length=1, max_length=1000)
+    motive: Prose = Field(min_length=1, max_length=1000)
 
 
 class Deadline(Strict):
@@ -69,9 +69,9 @@ class Rupture(Strict):
 
 
 class Rehired(Strict):
-    new_contract_id: str
+    new_contract_id: Line
     signed_on: IsoDate
-    opco: str | None = None
+    opco: Line | None = None
 
 
 class PostRuptureTrainingEnded(Strict):
@@ -86,11 +86,11 @@ class Completion(Strict):
 
 class Cancellation(Strict):
     cancelled_on: IsoDate
-    motive: str = Field(min_length=1, max_length=1000)
+    motive: Prose = Field(min_length=1, max_length=1000)
 
 
 class Signed(ContractTerms):
-    contract_id: str
+    contract_id: Line
 
 
 # type -> (model of its data without contract_id, description)

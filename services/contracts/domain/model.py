@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from shared.types import IsoDate
+from shared.types import IsoDate, Line, Prose
 
 Id = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
@@ -30,34 +30,34 @@ class Apprentice(Strict):
 
 class Employer(Strict):
     """Employeur."""
-    siret: str = Field(min_length=1, max_length=20)
-    idcc: str = Field(min_length=1, max_length=8)
-    name: str | None = Field(default=None, max_length=200)
+    siret: Line = Field(min_length=1, max_length=20)
+    idcc: Line = Field(min_length=1, max_length=8)
+    name: Line | None = Field(default=None, max_length=200)
     public_sector: bool = False
 
 
 class Cfa(Strict):
-    uai: str = Field(min_length=1, max_length=10)
-    siret: str | None = Field(default=None, max_length=20)
+    uai: Line = Field(min_length=1, max_length=10)
+    siret: Line | None = Field(default=None, max_length=20)
 
 
 class Certification(Strict):
-    rncp: str = Field(min_length=1, max_length=20)
-    diploma_code: str | None = Field(default=None, max_length=20)
+    rncp: Line = Field(min_length=1, max_length=20)
+    diploma_code: Line | None = Field(default=None, max_length=20)
     level: int | None = Field(default=None, ge=1, le=8)
-    title: str | None = Field(default=None, max_length=300)
+    title: Line | None = Field(default=None, max_length=300)
 
 
 class Master(Strict):
     """Maître d'apprentissage."""
     birth_date: IsoDate | None = None
-    name: str | None = Field(default=None, max_length=200)
+    name: Line | None = Field(default=None, max_length=200)
 
 
 class DurationAdjustment(Strict):
     kind: Literal["reduction", "extension"]
     tripartite_convention: bool = False
-    justification: str | None = Field(default=None, max_length=500)
+    justification: Prose | None = Field(default=None, max_length=500)
 
 
 class RemunerationYear(Strict):
@@ -72,7 +72,7 @@ class ContractTerms(Strict):
     """The body of ``POST /v1/contracts``: ``contract.signed`` data without ``contract_id``."""
     apprentice: Apprentice
     employer: Employer
-    opco: str | None = Field(default=None, max_length=20)
+    opco: Line | None = Field(default=None, max_length=20)
     cfa: Cfa
     certification: Certification
     master: Master | None = None
@@ -82,9 +82,9 @@ class ContractTerms(Strict):
     training_hours: int | None = Field(default=None, ge=0, le=10000)
     weekly_work_hours: Decimal | None = Field(default=None, ge=0, le=60)
     contract_type: Literal["11", "21", "22", "23"]
-    previous_contract_id: str | None = Field(default=None, max_length=64)
+    previous_contract_id: Line | None = Field(default=None, max_length=64)
     training_started_on: IsoDate | None = None
     duration_adjustment: DurationAdjustment | None = None
-    derogation_codes: list[str] = Field(default_factory=list, max_length=20)
+    derogation_codes: list[Line] = Field(default_factory=list, max_length=20)
     remuneration: list[RemunerationYear] = Field(default_factory=list, max_length=4)
     remote_training_share_at_least_80_percent: bool = False

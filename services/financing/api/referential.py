@@ -10,7 +10,7 @@ from services.financing.adapters.npec_file import NpecFileError, read_csv, read_
 from services.financing.application.referential_import import import_referential
 from shared.api.problems import Problem
 from shared.auth import CurrentPrincipal, require_role
-from shared.types import IsoDate
+from shared.types import IsoDate, Line, Prose
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PATH = "/v1/financing/referential/npec"
@@ -20,8 +20,8 @@ router = APIRouter(tags=["referential"])
 class CsvExports(BaseModel):
     """The two sheets exported as CSV (comma or semicolon separated)."""
     model_config = ConfigDict(extra="forbid")
-    referentiel_npec_csv: str = Field(min_length=1)
-    cpne_idcc_csv: str = Field(min_length=1)
+    referentiel_npec_csv: Prose = Field(min_length=1)
+    cpne_idcc_csv: Prose = Field(min_length=1)
     file_date: IsoDate | None = None
 
 

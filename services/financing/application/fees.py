@@ -21,7 +21,7 @@ from shared.auth import Principal, require_role
 from shared.eventstore.model import ConcurrencyConflict, NewEvent, StreamAppend
 from shared.eventstore.store import EventStore
 from shared.tenancy import can_see
-from shared.types import IsoDate
+from shared.types import IsoDate, Line
 
 store = EventStore(SCHEMA)
 
@@ -29,7 +29,7 @@ store = EventStore(SCHEMA)
 class FeeClaimIn(BaseModel):
     """A frais annexes claim by the CFA, for one day (or the path's first equipment)."""
     model_config = ConfigDict(extra="forbid")
-    contract_id: str = Field(min_length=1, max_length=64)
+    contract_id: Line = Field(min_length=1, max_length=64)
     kind: Literal["meal", "night", "boarding_day", "first_equipment", "mobility"]
     date: IsoDate
     quantity: int = Field(default=1, ge=1, le=10)

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from services.financing.domain.npec import NpecRow, Referential
-from shared.types import IsoDate
+from shared.types import IsoDate, Line
 
 
 class Loose(BaseModel):
@@ -17,18 +17,18 @@ class Loose(BaseModel):
 
 
 class _Apprentice(Loose):
-    id: str = Field(min_length=1, max_length=64)
+    id: Line = Field(min_length=1, max_length=64)
 
 
 class _Signed(Loose):
-    contract_id: str | None = None
+    contract_id: Line | None = None
     apprentice: _Apprentice
-    opco: str | None = None
+    opco: Line | None = None
     signed_on: IsoDate
     start_date: IsoDate
     planned_end_date: IsoDate
     training_started_on: IsoDate | None = None
-    previous_contract_id: str | None = None
+    previous_contract_id: Line | None = None
 
 
 class _Accepted(Loose):
@@ -74,10 +74,10 @@ DATA_MODELS: dict[str, type[BaseModel]] = {
 class SimEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: str = Field(pattern=r"^contract\.[a-z_]+$")
-    subject: str | None = Field(default=None, max_length=64)
+    subject: Line | None = Field(default=None, max_length=64)
     data: dict[str, Any] = Field(default_factory=dict)
-    id: str | None = None
-    time: str | None = None
+    id: Line | None = None
+    time: Line | None = None
 
     @model_validator(mode="after")
     def _check(self):
@@ -91,8 +91,8 @@ class SimEvent(BaseModel):
 
 class NpecIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    rncp: str
-    cpne: str
+    rncp: Line
+    cpne: Line
     npec: Decimal = Field(ge=0)
     applicable_from: IsoDate
     file_date: IsoDate | None = None
@@ -100,15 +100,15 @@ class NpecIn(BaseModel):
 
 class CpneIdccIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    cpne: str
-    idcc: str
+    cpne: Line
+    idcc: Line
 
 
 class ReferentialIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     npec: list[NpecIn] = Field(default_factory=list, max_length=100_000)
     cpne_idcc: list[CpneIdccIn] = Field(default_factory=list, max_length=100_000)
-    replaces: dict[str, str] = Field(default_factory=dict)
+    replaces: dict[Line, Line] = Field(default_factory=dict)
 
     def to_domain(self, seed_values: dict[int, Decimal]) -> Referential:
         by_idcc: dict[str, set[str]] = {}
