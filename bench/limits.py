@@ -14,7 +14,7 @@ from pathlib import Path
 import asyncpg
 
 from bench.environment import Database
-from services.ops.history_file import read
+from operations.history_file import read
 
 KAFKA_LIBS = Path(os.environ.get("PARCOURS_CACHE_DIR", Path.home() / ".cache" / "parcours")) / "kafka-3.9.1" / "libs"
 

@@ -17,12 +17,12 @@ from sqlalchemy import text
 from bench.environment import Database, Services, peak_memory
 from services.contracts.adapters.unit_of_work import ContractsUnitOfWork, store
 from services.contracts.application.sign import sign_contract
-from services.contracts.domain.model import ContractTerms
+from contract_events.signed import ContractTerms
 from services.financing.application.simulate import simulate
 from services.financing.domain.inputs import parse_simulation
-from services.ops import rebuild
-from services.ops.import_history import import_file
-from services.ops.projections import FINANCING
+from operations import rebuild
+from operations.import_history import import_file
+from operations.projections import FINANCING
 from shared.auth import Principal
 from shared.db import make_engine
 from shared.eventstore.model import NewEvent, StreamAppend

@@ -19,9 +19,9 @@ from rich.console import Console
 from bench import limits, parcours_stages as ours
 from bench.environment import Database, Services, create_database, drop_database, drop_topics
 from bench.report import Figure, render, save
-from services.demo import load_reference_data
-from services.history_generator import generate
-from services.ops.history_file import write
+from operations.demo import load_reference_data
+from operations.history_generator import generate
+from operations.history_file import write
 from shared.auth import create_key
 from shared.db import make_engine
 from shared.messaging.topics import CONTRACT_EVENTS, ensure_topics

@@ -12,7 +12,7 @@ from tests.support import create_database, drop_database, isolated_contracts
 
 def verify(database_url: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PARCOURS_DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "services.cli", "ops", "verify-chain", *args],
+    return subprocess.run([sys.executable, "-m", "operations.cli", "ops", "verify-chain", *args],
                           env=env, capture_output=True, text=True, timeout=120)
 
 

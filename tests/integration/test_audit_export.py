@@ -11,7 +11,7 @@ from tests.integration.lifecycle_api import ContractsApi
 
 def export(database_url, out, *args):
     env = {**os.environ, "PARCOURS_DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "services.cli", "ops", "audit-export", "--out", str(out), *args],
+    return subprocess.run([sys.executable, "-m", "operations.cli", "ops", "audit-export", "--out", str(out), *args],
                           env=env, capture_output=True, text=True, timeout=120)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from cloudevents.core.bindings import kafka as ce_kafka
 from sqlalchemy import text
 
-from services.contracts.domain.events import CATALOGUE
+from contract_events.catalogue import CATALOGUE
 from shared.messaging.topics import CONTRACT_EVENTS
 from tests.support import Keys, contract_terms, eventually
 

@@ -4,7 +4,7 @@ import uuid
 from sqlalchemy import text
 
 from services.financing.application.projection import FinancingProjection
-from services.history_generator import generate
+from operations.history_generator import generate
 from shared.clock import SystemClock
 
 

@@ -26,7 +26,7 @@ def test_every_worked_example_through_the_cli(tmp_path):
     for name, example in EXAMPLES.items():
         path = tmp_path / "events.json"
         path.write_text(json.dumps({"events": example["events"]}))
-        out = subprocess.run([sys.executable, "-m", "services.cli", "financing", "simulate", str(path),
+        out = subprocess.run([sys.executable, "-m", "operations.cli", "financing", "simulate", str(path),
                               "--today", "2030-01-01"], capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         body = json.loads(out.stdout)
@@ -36,10 +36,10 @@ def test_every_worked_example_through_the_cli(tmp_path):
 
 def test_the_cli_reads_stdin_and_refuses_bad_input():
     example = next(iter(EXAMPLES.values()))
-    ok = subprocess.run([sys.executable, "-m", "services.cli", "financing", "simulate", "-"],
+    ok = subprocess.run([sys.executable, "-m", "operations.cli", "financing", "simulate", "-"],
                         input=json.dumps({"events": example["events"]}), capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0 and json.loads(ok.stdout)["lines"]
-    bad = subprocess.run([sys.executable, "-m", "services.cli", "financing", "simulate", "-"],
+    bad = subprocess.run([sys.executable, "-m", "operations.cli", "financing", "simulate", "-"],
                          input=json.dumps({"events": [{"type": "contract.signed", "subject": "x", "data": {}}]}),
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "signed_on" in bad.stderr

@@ -4,7 +4,7 @@ import json
 
 from sqlalchemy import text
 
-from services.ops.history_file import write
+from operations.history_file import write
 from tests.integration.test_rebuild import ops
 
 

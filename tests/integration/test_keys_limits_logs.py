@@ -19,11 +19,11 @@ async def test_a_revoked_key_answers_401_at_once_on_every_service(contracts, fin
     for client in (contracts, financing, quality):
         assert (await client.get("/v1/events?limit=1", headers=H(raw))).status_code == 200
     env = {"PARCOURS_DATABASE_URL": settings.database_url}
-    listed = subprocess.run([sys.executable, "-m", "services.cli", "keys", "list"], capture_output=True, text=True,
+    listed = subprocess.run([sys.executable, "-m", "operations.cli", "keys", "list"], capture_output=True, text=True,
                             env={**os.environ, **env}, timeout=60)
     key_id = raw[4:16]
     assert key_id in listed.stdout and raw not in listed.stdout  # the key itself is never shown again
-    revoked = subprocess.run([sys.executable, "-m", "services.cli", "keys", "revoke", key_id],
+    revoked = subprocess.run([sys.executable, "-m", "operations.cli", "keys", "revoke", key_id],
                              capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
     assert revoked.returncode == 0, revoked.stderr
     for client in (contracts, financing, quality):

@@ -14,7 +14,7 @@ from tests.integration.lifecycle_api import ContractsApi
 from tests.support import Keys, eventually
 
 H = Keys.header
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "npec_sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "kernel" / "reference" / "npec_sample"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -89,7 +89,7 @@ async def test_put_the_referential_then_the_funding_follows_it(contracts, financ
 
 def test_the_cli_imports_the_csv_exports(settings):
     env = {**os.environ, "PARCOURS_DATABASE_URL": settings.database_url}
-    args = [sys.executable, "-m", "services.cli", "financing", "import-npec"]
+    args = [sys.executable, "-m", "operations.cli", "financing", "import-npec"]
     ok = subprocess.run(args + [str(SAMPLE / "referentiel_npec.csv"), "--cpne-idcc", str(SAMPLE / "cpne_idcc.csv")],
                         env=env, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr

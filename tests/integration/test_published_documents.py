@@ -1,7 +1,7 @@
 """JSON Schemas of every event type, the AsyncAPI document and OpenAPI examples, as served."""
 import jsonschema
 
-from services.contracts.domain.events import CATALOGUE
+from contract_events.catalogue import CATALOGUE
 from tests.integration.lifecycle_api import ContractsApi
 from tests.support import Keys
 

@@ -11,9 +11,9 @@ from sqlalchemy import text
 
 from services.contracts.adapters.unit_of_work import store
 from services.financing.application.projection import FinancingProjection
-from services.history_generator import generate
-from services.ops.projections import FINANCING
-from services.ops.rebuild import compare
+from operations.history_generator import generate
+from operations.projections import FINANCING
+from operations.rebuild import compare
 from shared.clock import SystemClock
 from shared.db import make_engine
 from shared.eventstore.model import NewEvent, StreamAppend
@@ -59,7 +59,7 @@ async def history():
 
 
 def ops(settings, *args, **env):
-    return subprocess.run([sys.executable, "-m", "services.cli", "ops", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "operations.cli", "ops", *args], capture_output=True, text=True,
                           timeout=600, env={**os.environ, "PARCOURS_DATABASE_URL": settings.database_url,
                                             "PARCOURS_TOPIC_PREFIX": settings.topic_prefix, **env})
 

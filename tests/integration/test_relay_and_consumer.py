@@ -44,7 +44,7 @@ def run_relay(settings, crash: bool) -> subprocess.CompletedProcess:
     env.pop("PARCOURS_RELAY_CRASH_AFTER_PUBLISH", None)
     if crash:
         env["PARCOURS_RELAY_CRASH_AFTER_PUBLISH"] = "1"
-    return subprocess.run([sys.executable, "-m", "services.cli", "relay", "run", "--until-idle"],
+    return subprocess.run([sys.executable, "-m", "operations.cli", "relay", "run", "--until-idle"],
                           env=env, capture_output=True, text=True, timeout=120)
 
 

@@ -20,7 +20,7 @@ async def test_replay_a_slice_of_the_topic(contracts, keys, settings, tmp_path):
     await eventually(published, what="the relay to publish")
     end = datetime.now(timezone.utc) + timedelta(seconds=1)
     env = {**os.environ, "PARCOURS_DATABASE_URL": settings.database_url, "PARCOURS_TOPIC_PREFIX": settings.topic_prefix}
-    out = subprocess.run([sys.executable, "-m", "services.cli", "ops", "replay-topic", "--topic", "contracts.events",
+    out = subprocess.run([sys.executable, "-m", "operations.cli", "ops", "replay-topic", "--topic", "contracts.events",
                           "--from-time", start.isoformat(), "--to-time", end.isoformat(), "--into", str(tmp_path)],
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -33,7 +33,7 @@ async def test_replay_a_slice_of_the_topic(contracts, keys, settings, tmp_path):
         assert p["to_offset"] - p["from_offset"] == p["records"]
     for r in records:
         assert start.timestamp() * 1000 - 1000 <= r["timestamp"] <= end.timestamp() * 1000
-    bad = subprocess.run([sys.executable, "-m", "services.cli", "ops", "replay-topic", "--topic", "contracts.events",
+    bad = subprocess.run([sys.executable, "-m", "operations.cli", "ops", "replay-topic", "--topic", "contracts.events",
                           "--from-time", end.isoformat(), "--to-time", start.isoformat(), "--into", str(tmp_path)],
                          env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2

@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 from services.financing.domain.engine import compute
 from services.financing.domain.npec import Referential
-from shared.months import add_months, months_started
+from kernel.months import add_months, months_started
 
 TODAY = date(2035, 1, 1)
 

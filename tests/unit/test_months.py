@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 from hypothesis import given, strategies as st
 
-from shared.months import add_months, last_day_of_months, months_started
+from kernel.months import add_months, last_day_of_months, months_started
 
 
 @pytest.mark.parametrize("start,n,expected", [

@@ -5,9 +5,9 @@ import pytest
 
 from services.contracts.domain.calendar import add_working_days, age_on, first_of_month_after_birthday
 from services.contracts.domain.identifiers import siret_ok, uai_ok
-from services.contracts.domain.model import ContractTerms
+from contract_events.signed import ContractTerms
 from services.contracts.domain.rules import Context, References, check_contract, required_training_hours
-from shared.reference.tables import idcc_opco, remuneration_grid, smic_history
+from kernel.reference.tables import idcc_opco, remuneration_grid, smic_history
 
 REFS = References(idcc_opco(), smic_history(), remuneration_grid())
 

@@ -16,10 +16,10 @@ from services.contracts.adapters.unit_of_work import ContractsUnitOfWork, read_v
 from services.contracts.api import examples
 from services.contracts.application.commands import parse_if_match, run_command
 from services.contracts.application.sign import references, sign_contract
-from services.contracts.domain import events as ev
+from contract_events import payloads as ev
 from services.contracts.domain import lifecycle
 from services.contracts.domain.commands import Decision
-from services.contracts.domain.model import ContractTerms
+from contract_events.signed import ContractTerms
 from services.contracts.domain.rules import Context
 from services.contracts.domain.state import ContractState
 from shared.api.idempotency import Outcome, fingerprint, once, respond

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from services.contracts.domain.events import CATALOGUE
+from contract_events.catalogue import CATALOGUE
 from shared.api.problems import not_found
 from shared.auth import CurrentPrincipal
 from shared.envelope import dataschema

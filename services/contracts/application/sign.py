@@ -8,13 +8,13 @@ from services.contracts.adapters.unit_of_work import ContractsUnitOfWork
 from services.contracts.application.commands import load_visible
 from services.contracts.application.errors import rules_problem, state_problem
 from services.contracts.domain.lifecycle import NotNow, RulesBroken, rehired, successor_context
-from services.contracts.domain.model import ContractTerms
+from contract_events.signed import ContractTerms
 from services.contracts.domain.rules import Context, References, check_contract
 from services.contracts.domain.state import ContractState
 from shared.api.problems import Problem
 from shared.auth import Principal, require_role
 from shared.eventstore.model import ConcurrencyConflict
-from shared.reference.tables import idcc_opco, remuneration_grid, smic_history
+from kernel.reference.tables import idcc_opco, remuneration_grid, smic_history
 
 
 def references() -> References:

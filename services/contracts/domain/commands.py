@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from services.contracts.domain.model import Strict
+from contract_events.signed import Strict
 from shared.types import IsoDate
 
 

@@ -9,18 +9,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.contracts.domain import events as ev
+from contract_events import payloads as ev
 from services.contracts.domain.calendar import add_working_days
 from services.contracts.domain.commands import Decision
-from services.contracts.domain.model import ContractTerms
+from contract_events.signed import ContractTerms
 from services.contracts.domain.rules import Context, References, Violation, check_contract
 from services.contracts.domain.state import ContractState
-from shared.months import add_months
+from kernel.legal import POST_RUPTURE_MONTHS
+from kernel.months import add_months
 
 Event = tuple[str, dict[str, Any]]
 TRANSMISSION_WORKING_DAYS = 5   # D6224-1: within 5 jours ouvrables after the start
 DECISION_DAYS = 20              # the OPCO has 20 days from the complete file
-POST_RUPTURE_MONTHS = 6         # L6222-18-2
 
 
 class NotNow(Exception):

@@ -10,8 +10,8 @@ from typing import Any
 
 from services.contracts.domain.calendar import age_on, first_of_month_after_birthday
 from services.contracts.domain.identifiers import idcc_ok, rncp_ok, siret_ok, uai_ok
-from services.contracts.domain.model import ContractTerms
-from shared.months import add_months
+from contract_events.signed import ContractTerms
+from kernel.months import add_months
 
 # CERFA derogation codes -> the rules they lift (50: several derogations at once).
 DEROGATION_LIFTS = {

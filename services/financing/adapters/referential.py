@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.financing.adapters.tables import cpne_idcc, npec_rows
 from services.financing.domain.npec import NpecRow, Referential
-from shared.reference.tables import seed_values
+from kernel.reference.tables import seed_values
 
 
 async def load_referential(conn: AsyncConnection, rncps: set[str] | None = None) -> Referential:

@@ -12,19 +12,13 @@ from typing import Any
 from sqlalchemy import ARRAY, Text, any_, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contract_events.catalogue import STATUS_AFTER
 from services.financing.adapters.referential import load_referential
 from services.financing.adapters.tables import advances, contract_events, contracts, lines, spans
 from services.financing.domain.engine import compute
 from services.financing.domain.policy import regime_of
 from shared.db import delete_many, insert_many, table_name
-from shared.months import months_started
-
-_STATUS = {"contract.transmitted": "transmitted", "contract.funding_accepted": "accepted",
-           "contract.funding_refused": "refused", "contract.funding_implicitly_rejected": "refused",
-           "contract.funding_implicitly_accepted": "accepted", "contract.deposited": "deposited",
-           "contract.ruptured": "ruptured", "contract.completed": "completed",
-           "contract.cancelled": "cancelled"}
-
+from kernel.months import months_started
 
 def signed_row(data: dict[str, Any], version: int) -> dict[str, Any]:
     start, end = date.fromisoformat(data["start_date"]), date.fromisoformat(data["planned_end_date"])
@@ -75,8 +69,8 @@ class FinancingProjection:
             if ce["type"] == "contract.signed":
                 # the stream is the contract: keyed like contract_events, whatever data.contract_id says
                 signed[ce["subject"]] = signed_row(ce["data"], version) | {"contract_id": ce["subject"]}
-            elif ce["type"] in _STATUS:
-                status[ce["subject"]] = (_STATUS[ce["type"]], version)
+            elif ce["type"] in STATUS_AFTER:
+                status[ce["subject"]] = (STATUS_AFTER[ce["type"]], version)
         if signed:
             await insert_many(conn, contracts, list(signed.values()), upsert_on=("contract_id",))
         if status:  # one statement for every contract whose status changed in the batch

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.financing.adapters.tables import advances, contract_events, contracts
 from services.financing.application.fees import fees_of
-from services.financing.application.projection import _STATUS, apprentice_of, compute_paths
-from shared.contract_facts import ContractFacts
+from contract_events.catalogue import status_after
+from services.financing.application.projection import apprentice_of, compute_paths
+from contract_events.facts import ContractFacts
 from shared.auth import Principal
-from shared.months import months_started
+from kernel.months import months_started
 from shared.tenancy import can_see
 
 
@@ -23,10 +24,7 @@ def _visible(principal: Principal, f: ContractFacts) -> bool:
 
 
 def _status(f: ContractFacts) -> str:
-    status = "signed"
-    for t in f.events:
-        status = _STATUS.get(t, status)
-    return status
+    return status_after(f.events)
 
 
 async def contract_funding(conn: AsyncConnection, principal: Principal, contract_id: str, today: date,

@@ -6,7 +6,7 @@ from datetime import date
 from services.financing.domain.engine import compute
 from services.financing.domain.inputs import SimulationIn
 from services.financing.domain.npec import Referential
-from shared.reference.tables import seed_values
+from kernel.reference.tables import seed_values
 
 
 def simulate(request: SimulationIn, today: date, stored: Referential | None = None) -> dict:

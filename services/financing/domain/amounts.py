@@ -6,10 +6,10 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from services.financing.domain import policy as p
-from shared.contract_facts import ContractFacts
+from contract_events.facts import ContractFacts
 from services.financing.domain.npec import Npec
 from services.financing.domain.spans import Span
-from shared.months import add_months, months_started
+from kernel.months import add_months, months_started
 
 
 def cents(x: Decimal) -> Decimal:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from services.financing.domain.amounts import Line, lines_for
-from shared.contract_facts import ContractFacts, fold_facts
+from contract_events.facts import ContractFacts, fold_facts
 from services.financing.domain.npec import Referential, resolve
 from services.financing.domain.policy import regime_of
 from services.financing.domain.schedule import advances

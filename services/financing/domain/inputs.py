@@ -8,66 +8,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from contract_events.readers import reader_model
 from services.financing.domain.npec import NpecRow, Referential
 from shared.types import IsoDate, Line
 
 
-class Loose(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class _Apprentice(Loose):
-    id: Line = Field(min_length=1, max_length=64)
-
-
-class _Signed(Loose):
-    contract_id: Line | None = None
-    apprentice: _Apprentice
-    opco: Line | None = None
-    signed_on: IsoDate
-    start_date: IsoDate
-    planned_end_date: IsoDate
-    training_started_on: IsoDate | None = None
-    previous_contract_id: Line | None = None
-
-
-class _Accepted(Loose):
-    annual_funding_level: Decimal = Field(ge=0, le=1_000_000)
-    disability_uplift_annual: Decimal | None = Field(default=None, ge=0, le=4000)
-
-
-class _Ruptured(Loose):
-    ruptured_on: IsoDate
-    continues_training: bool = False
-
-
-class _Dated(Loose):
-    ended_on: IsoDate
-
-
-class _Rehired(Loose):
-    signed_on: IsoDate
-
-
-class _Deposited(Loose):
-    deposited_on: IsoDate | None = None
-
-
-class _Amended(Loose):
-    changes: dict[str, Any] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _dates(self):
-        for key in ("planned_end_date", "start_date"):
-            if key in self.changes:
-                date.fromisoformat(str(self.changes[key]))
-        return self
-
-
-DATA_MODELS: dict[str, type[BaseModel]] = {
-    "contract.signed": _Signed, "contract.funding_accepted": _Accepted, "contract.ruptured": _Ruptured,
-    "contract.post_rupture_training_ended": _Dated, "contract.completed": _Dated,
-    "contract.rehired": _Rehired, "contract.deposited": _Deposited, "contract.amended": _Amended,
+# What the funding rules read of each event; the rest of the published payload is optional and
+# unknown fields are kept (contract_events.readers).
+_REQUIRED: dict[str, frozenset[str]] = {
+    "contract.signed": frozenset({"apprentice", "signed_on", "start_date", "planned_end_date"}),
+    "contract.funding_accepted": frozenset({"annual_funding_level"}),
+    "contract.ruptured": frozenset({"ruptured_on"}),
+    "contract.post_rupture_training_ended": frozenset({"ended_on"}),
+    "contract.completed": frozenset({"ended_on"}),
+    "contract.rehired": frozenset({"signed_on"}),
+    "contract.deposited": frozenset(), "contract.amended": frozenset(),
 }
 
 
@@ -83,9 +38,8 @@ class SimEvent(BaseModel):
     def _check(self):
         if not self.subject and not self.data.get("contract_id"):
             raise ValueError("an event names its contract: subject or data.contract_id")
-        model = DATA_MODELS.get(self.type)
-        if model is not None:
-            model.model_validate(self.data)
+        if self.type in _REQUIRED:
+            reader_model(self.type, _REQUIRED[self.type]).model_validate(self.data)
         return self
 
 

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 R2025_FROM = date(2025, 7, 1)                 # décrets 2025-585/586: contracts concluded from then
 PRE_CONTRACT_MONTHS = 3                       # L6222-12-1: at most 3 months before the start
-POST_RUPTURE_MONTHS = 6                       # L6222-18-2: at most 6 months after the rupture
 SHORT_CONTRACT_MONTHS = 12                    # +10 % only under 12 months (months started)
 REDUCTION_UPLIFT = Decimal("0.10")            # L6222-7-1, R6332-25
 REMOTE_SHARE_FACTOR = Decimal("0.8")          # décret 2025-586: at least 80 % remote

@@ -5,9 +5,9 @@ from datetime import date, timedelta
 
 from services.financing.domain import policy as p
 from services.financing.domain.amounts import Line, cents
-from shared.contract_facts import ContractFacts
+from contract_events.facts import ContractFacts
 from services.financing.domain.spans import Span
-from shared.months import add_months, months_started
+from kernel.months import add_months, months_started
 
 
 def _due(rule: str, line: Line, c: ContractFacts, span: Span, next_invoice: date | None) -> tuple[date, date | None]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from shared.contract_facts import ContractFacts
-from services.financing.domain.policy import POST_RUPTURE_MONTHS, PRE_CONTRACT_MONTHS
-from shared.months import add_months
+from contract_events.facts import ContractFacts
+from kernel.legal import POST_RUPTURE_MONTHS
+from services.financing.domain.policy import PRE_CONTRACT_MONTHS
+from kernel.months import add_months
 
 DAY = timedelta(days=1)
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.quality.adapters.tables import contract_events
-from shared.contract_facts import ContractFacts, fold_facts
+from contract_events.facts import ContractFacts, fold_facts
 from shared.db import insert_many
 
 

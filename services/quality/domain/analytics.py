@@ -8,8 +8,8 @@ from decimal import Decimal
 from statistics import median
 from typing import Callable, Iterable
 
-from shared.contract_facts import ContractFacts
-from shared.months import add_months
+from contract_events.facts import ContractFacts
+from kernel.months import add_months
 
 FREE_RUPTURE_DAYS = 45            # L6222-18: first 45 days of practical training (counted here in calendar days)
 RUPTURE_RATE_THRESHOLD = Decimal("0.20")

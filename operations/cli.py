@@ -21,7 +21,7 @@ app.add_typer(relay, name="relay")
 
 def _register_services() -> None:
     from services.financing.cli import app as financing
-    from services.ops.cli import app as ops
+    from operations.ops_cli import app as ops
     app.add_typer(financing, name="financing")
     app.add_typer(ops, name="ops")
 
@@ -86,7 +86,7 @@ def db_upgrade():
 @demo.command("load")
 def demo_load():
     """Create demo keys (once) and write them to the data directory."""
-    from services.demo import load_demo
+    from operations.demo import load_demo
     typer.echo(_run(load_demo()))
 
 

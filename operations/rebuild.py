@@ -17,7 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.ops.projections import ProjectionSpec
+from operations.projections import ProjectionSpec
 from shared.envelope import decode, to_cloudevent
 from shared.eventstore.model import Cursor
 from shared.eventstore.store import EventStore

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.ops.rebuild import topic_partitions
+from operations.rebuild import topic_partitions
 from shared.settings import Settings
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.contracts.adapters.tables import SCHEMA
 from services.contracts.adapters.unit_of_work import save_views, store
 from services.contracts.domain.state import ContractState, apply, fold
-from services.ops.history_file import FileEvent, read
+from operations.history_file import FileEvent, read
 
 COLUMNS = ["seq", "stream_id", "stream_version", "event_id", "type", "data", "metadata"]
 

@@ -1,4 +1,5 @@
-"""The data of ``contract.signed`` (contrat d'apprentissage conclu), as the API takes it.
+"""The data of ``contract.signed`` (contrat d'apprentissage conclu): what the contracts API
+takes to sign, and what every reader of the topic receives (docs/events.md).
 
 Unknown fields are refused. Dates are ISO dates; money is a decimal string.
 """

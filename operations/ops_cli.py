@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from sqlalchemy import text
 
-from services.ops.common import STORES, log, migrated_engine
+from operations.common import STORES, log, migrated_engine
 from shared.eventstore.chain import Break, verify_chain
 
 app = typer.Typer(no_args_is_help=True, help="Ops: verify the log, export audit trails, rebuild projections.")
@@ -48,7 +48,7 @@ def audit_export_cmd(out: Path = typer.Option(..., help="the folder to write int
                      from_: str = typer.Option(None, "--from"), to: str = typer.Option(None),
                      as_of: str = typer.Option(None, help="what was known then: an ISO timestamp with offset")):
     """Export the events, the funding as of a time and a SHA-256 manifest of one audit scope."""
-    from services.ops.audit_export import export, select_contracts
+    from operations.audit_export import export, select_contracts
 
     if sum(x is not None for x in (contract, apprentice, cfa)) != 1:
         typer.echo("error: give exactly one of --contract, --apprentice, --cfa", err=True)
@@ -76,7 +76,7 @@ def audit_export_cmd(out: Path = typer.Option(..., help="the folder to write int
 
 
 def _spec(name: str):
-    from services.ops.projections import SPECS
+    from operations.projections import SPECS
     if name not in SPECS:
         typer.echo(f"error: no projection {name!r} to rebuild (known: {', '.join(SPECS)})", err=True)
         raise typer.Exit(2)
@@ -86,7 +86,7 @@ def _spec(name: str):
 async def _run_rebuild(engine, spec, target: str, source: str, until=None, batch: int = 5000) -> int:
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn)
 
-    from services.ops.rebuild import from_feed, from_kafka, prepare
+    from operations.rebuild import from_feed, from_kafka, prepare
     from shared.settings import get_settings
 
     resume = await prepare(engine, spec, target, source)
@@ -111,8 +111,8 @@ def rebuild_cmd(projection: str = typer.Argument(..., help="financing or quality
                 swap: bool = typer.Option(False, help="make the rebuilt tables live (old ones kept until drop-previous)"),
                 batch: int = typer.Option(5000, min=1, help="events per transaction")):
     """Rebuild a projection into fresh tables while the live ones keep serving."""
-    from services.ops.rebuild import swap as swap_tables
-    from services.ops.rebuild import target_schema
+    from operations.rebuild import swap as swap_tables
+    from operations.rebuild import target_schema
 
     if source not in ("kafka", "feed"):
         typer.echo("error: --source is kafka or feed", err=True)
@@ -136,7 +136,7 @@ def verify_cmd(projection: str = typer.Argument(..., help="financing or quality"
                source: str = typer.Option("kafka", help="kafka (up to the live consumer's offsets) or feed")):
     """Compare the live projection with a fresh rebuild: row counts and a content hash per table,
     then the differing keys. Exit 1 on any difference."""
-    from services.ops.rebuild import compare, live_offsets, target_schema
+    from operations.rebuild import compare, live_offsets, target_schema
     from shared.settings import get_settings
     spec = _spec(projection)
 
@@ -166,7 +166,7 @@ def verify_cmd(projection: str = typer.Argument(..., help="financing or quality"
 @app.command("drop-previous")
 def drop_previous_cmd(projection: str = typer.Argument(..., help="financing or quality")):
     """Drop the tables a swap replaced."""
-    from services.ops.rebuild import drop_previous
+    from operations.rebuild import drop_previous
     spec = _spec(projection)
 
     async def run():
@@ -182,7 +182,7 @@ def replay_topic_cmd(topic: str = typer.Option(..., help="e.g. contracts.events 
                      into: Path = typer.Option(..., help="the folder to write into")):
     """Copy the records of a topic between two times to JSON Lines files, one per partition,
     with offsets.json naming the offsets covered."""
-    from services.ops.replay_topic import replay
+    from operations.replay_topic import replay
     from shared.settings import get_settings
 
     start, end = datetime.fromisoformat(from_time), datetime.fromisoformat(to_time)
@@ -204,7 +204,7 @@ def generate_history_cmd(out: Path = typer.Argument(..., help="the history file 
                          contracts: int = typer.Option(1000, min=1, help="how many contracts"),
                          seed: int = typer.Option(7, help="the same seed gives the same file")):
     """Write a realistic, deterministic apprenticeship history (for imports, rebuilds, benchmarks)."""
-    from services.ops.history_file import write
+    from operations.history_file import write
 
     events = write(out, contracts, seed)
     typer.echo(json.dumps({"out": str(out), "contracts": contracts, "events": events}))
@@ -217,8 +217,8 @@ def import_history_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=Fa
     events already imported are skipped, so an interrupted import is simply run again."""
     from rich.progress import BarColumn, Progress, TextColumn
 
-    from services.ops.history_file import HistoryFileError
-    from services.ops.import_history import ImportConflict, import_file
+    from operations.history_file import HistoryFileError
+    from operations.import_history import ImportConflict, import_file
 
     async def run():
         async with migrated_engine() as engine:

@@ -1,14 +1,15 @@
-"""The data of every contract event (catalogue in events.md), as pydantic models. They validate
-commands, and their JSON Schemas are published (``/v1/schemas/events/{type}/{version}``)."""
+"""The data of every other contract event (docs/events.md), as pydantic models. They validate
+the contracts service's commands, readers derive their views from them (contract_events.readers),
+and their JSON Schemas are published (``/v1/schemas/events/{type}/{version}``)."""
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from services.contracts.domain.model import ContractTerms, Strict
+from contract_events.signed import ContractTerms, Strict
 from shared.types import IsoDate, Line, Prose
 
 Money = Field(ge=0, max_digits=12, decimal_places=2)
@@ -58,6 +59,13 @@ class Amendment(Strict):
     amendment_type: Literal["31", "32", "33", "34", "35", "36", "37", "38"]
     changes: dict[str, Any] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _dates_are_dates(self):
+        for key in ("planned_end_date", "start_date"):
+            if key in self.changes:
+                date.fromisoformat(str(self.changes[key]))
+        return self
+
 
 class Rupture(Strict):
     """Rupture anticipée (L6222-18 et suivants)."""
@@ -91,26 +99,6 @@ class Cancellation(Strict):
 
 class Signed(ContractTerms):
     contract_id: Line
-
-
-# type -> (model of its data without contract_id, description)
-CATALOGUE: dict[str, tuple[type[BaseModel], str]] = {
-    "contract.signed": (Signed, "the contract is concluded"),
-    "contract.transmitted": (Transmission, "sent to the OPCO (private) or the DDETS (public)"),
-    "contract.instruction_extended": (InstructionExtended, "the OPCO warned that instruction continues"),
-    "contract.funding_accepted": (FundingAccepted, "explicit acceptance (cancels an implicit rejection)"),
-    "contract.funding_refused": (FundingRefused, "explicit refusal, always motivated"),
-    "contract.funding_implicitly_rejected": (Deadline, "private sector: 20 days after the complete file"),
-    "contract.funding_implicitly_accepted": (Deadline, "public sector: 20 days of silence is acceptance"),
-    "contract.deposited": (Deposit, "deposited with the ministry"),
-    "contract.amended": (Amendment, "avenant on an essential element"),
-    "contract.ruptured": (Rupture, "early termination"),
-    "contract.rehired": (Rehired, "the apprentice signed a successor contract"),
-    "contract.post_rupture_training_ended": (PostRuptureTrainingEnded, "left the CFA after a rupture"),
-    "contract.completed": (Completion, "normal end"),
-    "contract.cancelled": (Cancellation, "annulled before execution"),
-    "contract.transmission_overdue": (Deadline, "5 working days after the start, not transmitted"),
-}
 
 
 def event_data(contract_id: str, body: BaseModel) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from services.financing.application.referential_import import import_referential
 
 from shared.auth import create_key
 from shared.db import make_engine
-from shared.reference.tables import DATA_DIR
+from kernel.reference.tables import DATA_DIR
 from shared.settings import REPO_ROOT, get_settings
 
 DEMO_KEYS = [("cfa", "0751234J"), ("cfa", "0931234L"), ("opco", "ATLAS"), ("opco", "AKTO"), ("ops", "ops")]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from services.history_generator import generate
+from operations.history_generator import generate
 
 EVENT_IDS = uuid.UUID("6f0c1d1e-8a55-4c1b-9d0e-5e2a7f3b9c10")  # namespace of generated event ids
 
