@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from shared.api.domain_errors import install_domain_error_handler
 from shared.api.edge import Edge
 from shared.api.problems import ERROR_RESPONSES, Problem, install_problem_handlers
 from shared.api.ratelimit import RateLimiter
@@ -60,6 +61,7 @@ def build_app(service: str, settings: Settings, routers: list[APIRouter], *,
     app.state.service = service
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     install_problem_handlers(app)
+    install_domain_error_handler(app)
 
     app.add_middleware(Edge, service=service, max_body=settings.max_body_bytes,
                        max_upload=settings.max_upload_bytes, uploads=uploads)
