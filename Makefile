@@ -4,7 +4,7 @@ STACK := deploy/stack.sh
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run down clean test status install infra bench
+.PHONY: run down clean test test-unit status install infra bench
 run:            ## install what is missing, start PostgreSQL, Kafka and the three services
 	@$(STACK) up
 
@@ -27,6 +27,10 @@ test: run       ## the same set-up, then the whole suite against real PostgreSQL
 	@$(STACK) test_deps
 	@mkdir -p test-artifacts
 	@.venv/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-unit:      ## the unit tests alone (in-memory fakes: no PostgreSQL, no Kafka)
+	@$(STACK) install_python
+	@.venv/bin/python -m pytest -q -p no:cacheprovider tests/unit
 
 bench: run      ## the stack as for `make run`, then the benchmarks (sizes: make bench BENCH_ARGS="--contracts 20000")
 	@.venv/bin/python -m bench.run $(BENCH_ARGS)

@@ -93,12 +93,11 @@ async def served():
         yield stack
 
 
-# The stack `make run` started is never touched by the suite: its tables are read when the
-# session starts and compared by the last test (tests/test_live_stack_untouched.py).
-def pytest_sessionstart(session):
-    from tests.live_stack import snapshot_when_idle
-    session.config.live_snapshot = snapshot_when_idle()
-
-
+# The stack `make run` started is never touched by the suite: when the check is collected, the
+# live tables are read before any test runs and compared by the last test
+# (tests/test_live_stack_untouched.py).
 def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+    if items and items[-1].get_closest_marker("last") is not None:
+        from tests.live_stack import snapshot_when_idle
+        config.live_snapshot = snapshot_when_idle()

@@ -29,7 +29,8 @@ async def test_the_benchmark_runs_every_stage_beside_the_peer_and_cleans_up(engi
     assert figures["rebuild financing from the feed"]["ceiling"] > 0
     assert all(figures[f"HTTP sign, {n} client{'s' if n > 1 else ''}"]["parcours"] > 0 for n in (1, 4))
     live = figures["HTTP sign latency p99"]
-    assert live["parcours"] > 0 and live["met"] in (True, False) and not live["higher_is_better"]
+    assert live["parcours"] > 0 and not live["higher_is_better"] and live["target"] == "p99 < 20 ms"
+    assert live["met"] is (live["parcours"] < 20)  # the verdict follows the figure, whatever it is
     assert "never visible" not in figures["command to projection p50"]["detail"]  # every sign reached financing
     assert figures["simulate 30 paths"]["parcours"] > 0
 

@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from shared.eventstore.model import ConcurrencyConflict, Cursor, DuplicateEvent, NewEvent, StreamAppend
 from shared.eventstore.store import EventStore
@@ -88,11 +89,17 @@ async def test_an_event_id_is_recorded_once(engine):
             await store.append(conn, [StreamAppend(f"d-{uuid.uuid4()}", 0, [e])])
 
 
-async def test_the_log_refuses_updates_and_deletes(engine):
-    with pytest.raises(Exception, match="append-only"):
+@pytest.mark.parametrize("statement", [
+    "DELETE FROM quality.events WHERE global_position = (SELECT min(global_position) FROM quality.events)",
+    "UPDATE quality.events SET data = '{}' WHERE global_position = (SELECT min(global_position) FROM quality.events)",
+    "UPDATE quality.events SET type = 'x.tampered' WHERE global_position = "
+    "(SELECT max(global_position) FROM quality.events)"])
+async def test_the_log_refuses_updates_and_deletes(engine, statement):
+    async with engine.begin() as conn:  # at least one event to alter
+        await store.append(conn, [StreamAppend(f"u-{uuid.uuid4()}", 0, [ev()])])
+    with pytest.raises(DBAPIError, match="append-only"):
         async with engine.begin() as conn:
-            await conn.execute(text("DELETE FROM quality.events WHERE global_position = "
-                                    "(SELECT min(global_position) FROM quality.events)"))
+            await conn.execute(text(statement))
 
 
 async def _tail(engine, cursor):
