@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from shared import scratch_databases
+from shared.net import free_port
 from shared.settings import REPO_ROOT, Settings
 
 
@@ -51,12 +51,6 @@ async def drop_topics(settings: Settings, prefix: str) -> None:
             await admin.delete_topics(mine)
     finally:
         await admin.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

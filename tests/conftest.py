@@ -61,27 +61,22 @@ async def keys(engine):
 @pytest.fixture(scope="session")
 async def contracts(settings):
     from services.contracts.api.app import create_app
-    app = create_app(settings, clock=FixedClock(date(2020, 1, 1)))  # its scheduler never fires by itself
-    async with running(app) as client:
-        client.app = app
+    # its scheduler never fires by itself
+    async with running(create_app(settings, clock=FixedClock(date(2020, 1, 1)))) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
 async def financing(settings):
     from services.financing.api.app import create_app
-    app = create_app(settings)
-    async with running(app) as client:
-        client.app = app
+    async with running(create_app(settings)) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
 async def quality(settings):
     from services.quality.api.app import create_app
-    app = create_app(settings)
-    async with running(app) as client:
-        client.app = app
+    async with running(create_app(settings)) as client:
         yield client
 
 

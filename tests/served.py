@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import socket
 import subprocess
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.net import free_port
 from shared.auth import create_key
 from shared.db import make_engine
 from tests.support import CFA_A, CFA_B, OPCO_X, OPCO_Y, Keys, create_database, drop_database, settings_for
@@ -19,12 +19,6 @@ from tests.support import CFA_A, CFA_B, OPCO_X, OPCO_Y, Keys, create_database, d
 ROOT = Path(__file__).resolve().parents[1]
 STACK = ROOT / "deploy" / "stack.sh"
 SERVICES = ("contracts", "financing", "quality")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -57,6 +57,7 @@ async def running(app):
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            client.app = app
             yield client
 
 

@@ -10,8 +10,9 @@ import sys
 import pytest
 
 from services.contracts.api.app import create_app as contracts_app
+from shared.net import free_port
 from tests.raw_http import connect, post_chunked, request
-from tests.served import ROOT, free_port
+from tests.served import ROOT
 from tests.support import Keys, contract_terms, eventually, running, settings_for
 
 H = Keys.header
