@@ -7,7 +7,8 @@ from datetime import date
 from pathlib import Path
 
 from services.financing.adapters.npec_file import read_csv
-from services.financing.application.referential_import import import_referential
+from services.financing.adapters.sql_unit_of_work import SqlUnitOfWork
+from services.financing.application.import_npec_referential import import_npec_referential
 
 from shared.auth import create_key
 from shared.db import make_engine
@@ -23,7 +24,7 @@ async def load_reference_data(engine) -> str:
     parsed = read_csv((sample / "referentiel_npec.csv").read_text(encoding="utf-8"),
                       (sample / "cpne_idcc.csv").read_text(encoding="utf-8"))
     async with engine.begin() as conn:
-        done = await import_referential(conn, parsed, date(2024, 7, 1), date.today())
+        done = await import_npec_referential(SqlUnitOfWork.joining(conn), parsed, date(2024, 7, 1), date.today())
     return f"NPEC sample referential: {done['npec_rows']} rows"
 
 

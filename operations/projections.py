@@ -29,13 +29,13 @@ class ProjectionSpec:
 
 
 def _financing():
-    from services.financing.application.projection import FinancingProjection
+    from services.financing.adapters.financing_projection import FinancingProjection
     return FinancingProjection(SystemClock())
 
 
 FINANCING = ProjectionSpec(
     name="financing", schema="financing",
-    tables={"contracts": ["contract_id"], "contract_events": ["event_id"], "spans": ["contract_id"],
+    tables={"contracts": ["contract_id"], "contract_events": ["event_id"],
             "lines": ["contract_id", "funding_year"], "advances": ["contract_id", "funding_year", "advance"]},
     volatile={"contracts": ["updated_at"], "contract_events": ["arrival"]},
     copied=["npec_rows", "cpne_idcc"], consumer="financing.contracts", make=_financing)

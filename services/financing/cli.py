@@ -41,7 +41,8 @@ def import_npec(file: Path = typer.Argument(..., exists=True, help="the NPEC .xl
     import asyncio
 
     from services.financing.adapters.npec_file import NpecFileError, read_csv, read_xlsx
-    from services.financing.application.referential_import import import_referential
+    from services.financing.adapters.sql_unit_of_work import SqlUnitOfWork
+    from services.financing.application.import_npec_referential import import_npec_referential
     from shared.db import make_engine
     from shared.settings import get_settings
 
@@ -61,8 +62,7 @@ def import_npec(file: Path = typer.Argument(..., exists=True, help="the NPEC .xl
     async def run():
         engine = make_engine(get_settings(), pool_size=1)
         try:
-            async with engine.begin() as conn:
-                return await import_referential(conn, parsed, day, date.today())
+            return await import_npec_referential(SqlUnitOfWork(engine), parsed, day, date.today())
         finally:
             await engine.dispose()
     typer.echo(json.dumps(asyncio.run(run())))

@@ -3,7 +3,7 @@ import uuid
 
 from sqlalchemy import text
 
-from services.financing.application.projection import FinancingProjection
+from services.financing.adapters.financing_projection import FinancingProjection
 from operations.history_generator import generate
 from shared.clock import SystemClock
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from services.contracts.adapters.unit_of_work import store
-from services.financing.application.projection import FinancingProjection
+from services.financing.adapters.financing_projection import FinancingProjection
 from operations.history_generator import generate
 from operations.projections import FINANCING
 from operations.rebuild import compare

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+
+from services.financing.domain.npec import NpecFile
 
 NPEC_SHEET, CPNE_SHEET = "référentiel NPEC", "CPNE-IDCC"
 NPEC_COLUMNS = {"rncp": "RNCP", "cpne": "Code CPNE", "npec": "NPEC final", "applicable_from": "Date d'applicabilité"}
@@ -17,12 +18,6 @@ CPNE_COLUMNS = {"cpne": "Code CPNE", "idcc": "IDCC"}
 
 class NpecFileError(ValueError):
     pass
-
-
-@dataclass
-class NpecFile:
-    npec: list[dict]
-    cpne_idcc: list[dict]
 
 
 def _norm(s: object) -> str:

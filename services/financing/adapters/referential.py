@@ -1,15 +1,19 @@
 """The stored NPEC referential (France compétences) and the valeurs d'amorçage."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Collection
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.financing.adapters.tables import cpne_idcc, npec_rows
-from services.financing.domain.npec import NpecRow, Referential
 from kernel.reference.tables import seed_values
+from services.financing.adapters.financing_tables import cpne_idcc, npec_rows
+from services.financing.domain.npec import NpecRow, Referential
+from shared.db import MAX_BIND_PARAMETERS
 
 
-async def load_referential(conn: AsyncConnection, rncps: set[str] | None = None) -> Referential:
+async def load_referential(conn: AsyncConnection, rncps: Collection[str] | None = None) -> Referential:
     """The referential, limited to some RNCP codes when given (one query each table)."""
     q = select(npec_rows.c.rncp, npec_rows.c.cpne, npec_rows.c.npec, npec_rows.c.applicable_from,
                npec_rows.c.file_date)
@@ -20,3 +24,29 @@ async def load_referential(conn: AsyncConnection, rncps: set[str] | None = None)
     for link in await conn.execute(select(cpne_idcc.c.cpne, cpne_idcc.c.idcc)):
         by_idcc.setdefault(link.idcc, set()).add(link.cpne)
     return Referential(rows, by_idcc, {}, dict(seed_values()))
+
+
+class SqlReferentialStore:
+    def __init__(self, conn: AsyncConnection):
+        self.conn = conn
+
+    async def load(self, rncps: Collection[str] | None = None) -> Referential:
+        return await load_referential(self.conn, rncps)
+
+    async def add(self, npec: list[dict], links: list[dict]) -> None:
+        """Upserts, as few statements as the bind parameter limit allows."""
+        chunk = MAX_BIND_PARAMETERS // 7
+        for i in range(0, len(npec), chunk):
+            stmt = insert(npec_rows).values(npec[i:i + chunk])
+            await self.conn.execute(stmt.on_conflict_do_update(
+                index_elements=[npec_rows.c.rncp, npec_rows.c.cpne, npec_rows.c.applicable_from,
+                                npec_rows.c.file_date],
+                set_={"npec": stmt.excluded.npec, "label": stmt.excluded.label, "status": stmt.excluded.status}))
+        chunk = MAX_BIND_PARAMETERS // 3
+        for i in range(0, len(links), chunk):
+            stmt = insert(cpne_idcc).values(links[i:i + chunk])
+            await self.conn.execute(stmt.on_conflict_do_update(index_elements=[cpne_idcc.c.cpne, cpne_idcc.c.idcc],
+                                                               set_={"file_date": stmt.excluded.file_date}))
+
+    async def size(self) -> int:
+        return await self.conn.scalar(select(func.count()).select_from(npec_rows))

@@ -1,13 +1,14 @@
-"""The financing service: consumes contracts.events, serves what OPCOs owe CFAs."""
+"""The financing service: consumes contracts.events, serves what OPCOs owe CFAs (composition:
+routers, the contract events consumer, the clock)."""
 from __future__ import annotations
 
 import asyncio
 
 from fastapi import FastAPI
 
-from services.financing.adapters.tables import SCHEMA
-from services.financing.api import contracts, fees, referential, simulations
-from services.financing.application.projection import FinancingProjection
+from services.financing.adapters.financing_projection import FinancingProjection
+from services.financing.adapters.financing_tables import SCHEMA
+from services.financing.api import fee_claim_routes, funding_routes, referential_routes, simulation_routes
 from shared.api.app import build_app
 from shared.api.feed import feed_router
 from shared.clock import SystemClock
@@ -30,9 +31,10 @@ async def contract_events_consumer(app: FastAPI, stop: asyncio.Event) -> None:
 
 def create_app(settings: Settings | None = None, clock=None) -> FastAPI:
     app = build_app("financing", settings or get_settings(),
-                    [contracts.router, simulations.router, referential.router, fees.router,
-                     feed_router(EventStore(SCHEMA), SOURCE)],
-                    workers=[contract_events_consumer], uploads={referential.PATH: {referential.XLSX}},
+                    [funding_routes.router, simulation_routes.router, referential_routes.router,
+                     fee_claim_routes.router, feed_router(EventStore(SCHEMA), SOURCE)],
+                    workers=[contract_events_consumer],
+                    uploads={referential_routes.PATH: {referential_routes.XLSX}},
                     description="What each OPCO owes each CFA, rebuilt from contract events.")
     app.state.clock = clock or SystemClock()
     return app

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from kernel.reference.tables import seed_values
+from services.financing.application.unit_of_work import FinancingUnitOfWork
 from services.financing.domain.engine import compute
 from services.financing.domain.inputs import SimulationIn
 from services.financing.domain.npec import Referential
-from kernel.reference.tables import seed_values
 
 
 def simulate(request: SimulationIn, today: date, stored: Referential | None = None) -> dict:
@@ -16,3 +17,12 @@ def simulate(request: SimulationIn, today: date, stored: Referential | None = No
         referential = stored or Referential(seed_values=dict(seed_values()))
     events = [e.model_dump() for e in request.events]
     return compute(events, referential, request.as_of or today).as_dict()
+
+
+async def quote(uow: FinancingUnitOfWork, request: SimulationIn, today: date) -> dict:
+    """A simulation with the stored referential unless the request brings its own."""
+    stored = None
+    if request.referential is None:
+        async with uow:
+            stored = await uow.referential.load()
+    return simulate(request, today, stored)

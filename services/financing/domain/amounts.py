@@ -1,4 +1,4 @@
-"""Amount of each funding year (financing.md section 5). Decimal end to end."""
+"""Amount of each funding year (docs/financing.md section 5). Decimal end to end."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,21 +34,27 @@ class Line:
     employer_contribution: Decimal | None = None
 
     def as_dict(self) -> dict:
-        d = {"contract_id": self.contract_id, "opco": self.opco, "funding_year": self.funding_year,
-             "period_start": self.period_start.isoformat(), "period_end": self.period_end.isoformat(),
-             "units": self.units, "unit": self.unit,
-             "amount": None if self.amount is None else f"{self.amount:.2f}", "regime": self.regime,
-             "status": self.status}
-        if self.employer_contribution is not None:
-            d["employer_contribution"] = f"{self.employer_contribution:.2f}"
-        return d
+        return line_dict(self)
+
+
+def line_dict(line) -> dict:
+    """A funding year as every answer shows it: a computed ``Line`` or a stored one (any object
+    with the same attributes)."""
+    d = {"contract_id": line.contract_id, "opco": line.opco, "funding_year": line.funding_year,
+         "period_start": line.period_start.isoformat(), "period_end": line.period_end.isoformat(),
+         "units": line.units, "unit": line.unit,
+         "amount": None if line.amount is None else f"{line.amount:.2f}", "regime": line.regime,
+         "status": line.status}
+    if line.employer_contribution is not None:
+        d["employer_contribution"] = f"{line.employer_contribution:.2f}"
+    return d
 
 
 def funding_years(start: date, end: date) -> list[tuple[int, date, date]]:
     """(k, first day, last day) of each funding year of a span: 12 months from its first day."""
-    out, k = [], 1
-    while (fy_start := add_months(start, 12 * (k - 1))) <= end:
-        out.append((k, fy_start, add_months(start, 12 * k) - timedelta(days=1)))
+    out, k, year = [], 1, p.FUNDING_YEAR_MONTHS
+    while (fy_start := add_months(start, year * (k - 1))) <= end:
+        out.append((k, fy_start, add_months(start, year * k) - timedelta(days=1)))
         k += 1
     return out
 
@@ -83,7 +89,8 @@ def lines_for(span: Span, c: ContractFacts, npec: Npec, contracts: dict[str, Con
     for k, fy_start, fy_end in funding_years(span.start, span.end):
         period_end = min(fy_end, span.end)
         if regime == "R2019":
-            units, unit, denominator = months_started(fy_start, period_end), "months", Decimal(12)
+            units, unit = months_started(fy_start, period_end), "months"
+            denominator = Decimal(p.FUNDING_YEAR_MONTHS)
         else:
             units, unit = (period_end - fy_start).days + 1, "days"
             denominator = Decimal((fy_end - fy_start).days + 1)

@@ -1,4 +1,4 @@
-"""Which NPEC (niveau de prise en charge) applies to a contract (financing.md section 3)."""
+"""Which NPEC (niveau de prise en charge) applies to a contract (docs/financing.md section 3)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,6 +22,14 @@ class Referential:
     cpne_by_idcc: dict[str, set[str]] = field(default_factory=dict)
     replaces: dict[str, str] = field(default_factory=dict)        # renovated RNCP -> the code it replaces
     seed_values: dict[int, Decimal] = field(default_factory=dict)  # certification level -> amount
+
+
+@dataclass
+class NpecFile:
+    """France compétences' referential as read from its file: NPEC rows (rncp, cpne, npec,
+    applicable_from, label, status) and CPNE -> IDCC links (cpne, idcc)."""
+    npec: list[dict]
+    cpne_idcc: list[dict]
 
 
 @dataclass(frozen=True)

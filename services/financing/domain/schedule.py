@@ -1,7 +1,8 @@
-"""Payment schedule (échéancier) of each funding year (financing.md section 6). Pure."""
+"""Payment schedule (échéancier) of each funding year (docs/financing.md section 6). Pure."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from services.financing.domain import policy as p
 from services.financing.domain.amounts import Line, cents
@@ -30,7 +31,7 @@ def advances(lines: list[Line], c: ContractFacts, span: Span, today: date) -> li
     funded = [l for l in lines if l.amount is not None]
     if not funded:
         return []
-    short = funded[0].regime == "R2019" and months_started(span.start, span.end) < 12
+    short = funded[0].regime == "R2019" and months_started(span.start, span.end) < p.SHORT_SCHEDULE_MONTHS
     plan = p.SCHEDULES["R2019_short" if short else funded[0].regime]
     invoice_dates = [_due("invoice", l, c, span, None)[0] for l in funded]
     out = []
@@ -41,10 +42,17 @@ def advances(lines: list[Line], c: ContractFacts, span: Span, today: date) -> li
             amount = cents(line.amount * adv.share) if adv.share is not None else remaining
             remaining -= amount
             due, latest = _due(adv.due, line, c, span, nxt)
-            item = {"contract_id": line.contract_id, "opco": line.opco, "cfa_uai": line.cfa_uai,
-                    "funding_year": line.funding_year, "advance": adv.number, "amount": f"{amount:.2f}",
-                    "due_on": due.isoformat(), "status": "due" if due <= today else "upcoming"}
-            if latest is not None:
-                item["latest_on"] = latest.isoformat()
-            out.append(item)
+            out.append(schedule_item(line.contract_id, line.opco, line.cfa_uai, line.funding_year, adv.number,
+                                     amount, due, latest, today))
     return out
+
+
+def schedule_item(contract_id: str, opco: str | None, cfa_uai: str | None, funding_year: int, advance: int,
+                  amount: Decimal, due: date, latest: date | None, today: date) -> dict:
+    """One advance as every answer shows it (computed, or read back from the projection)."""
+    item = {"contract_id": contract_id, "opco": opco, "cfa_uai": cfa_uai, "funding_year": funding_year,
+            "advance": advance, "amount": f"{amount:.2f}", "due_on": due.isoformat(),
+            "status": "due" if due <= today else "upcoming"}
+    if latest is not None:
+        item["latest_on"] = latest.isoformat()
+    return item

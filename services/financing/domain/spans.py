@@ -1,4 +1,4 @@
-"""Funded spans and OPCO handover (financing.md section 4), for the contracts of one or more
+"""Funded spans and OPCO handover (docs/financing.md section 4), for the contracts of one or more
 paths. Pure."""
 from __future__ import annotations
 
@@ -95,7 +95,8 @@ def handover(spans: list[Span]) -> list[dict]:
         if until < s.start:
             continue
         reason = {"successor_signature": "rehired after a rupture: the new OPCO funds from the signature",
-                  "pre_contract_training": "training started before the contract (at most 3 months)",
+                  "pre_contract_training": "training started before the contract "
+                                           f"(at most {PRE_CONTRACT_MONTHS} months)",
                   "contract_start": "contract start"}[s.start_reason]
         out.append({"opco": s.opco, "contract_id": s.contract_id, "from": s.start.isoformat(),
                     "to": until.isoformat(), "reason": reason, "status": s.status})

@@ -1,4 +1,6 @@
-"""Financing projection tables."""
+"""The financing schema: the contract events consumed (inputs of every computation and of time
+travel), contract summaries, funding years and advances (what the projection computed), the NPEC
+referential, frais annexes. Migrations: adapters/migrations/versions/."""
 from sqlalchemy import (BigInteger, Column, Date, DateTime, Integer, MetaData, Numeric, Table, Text,
                         func)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -28,13 +30,6 @@ contract_events = Table("contract_events", md,
                         Column("type", Text, nullable=False),
                         Column("data", JSONB, nullable=False),
                         Column("recorded_at", DateTime(timezone=True), nullable=False))
-spans = Table("spans", md,
-              Column("contract_id", Text, primary_key=True),
-              Column("apprentice_id", Text, nullable=False),
-              Column("opco", Text), Column("cfa_uai", Text),
-              Column("start_on", Date, nullable=False), Column("end_on", Date, nullable=False),
-              Column("status", Text, nullable=False), Column("start_reason", Text, nullable=False),
-              Column("end_reason", Text, nullable=False))
 lines = Table("lines", md,
               Column("contract_id", Text, primary_key=True),
               Column("funding_year", Integer, primary_key=True),
@@ -43,7 +38,8 @@ lines = Table("lines", md,
               Column("period_start", Date, nullable=False), Column("period_end", Date, nullable=False),
               Column("units", Integer, nullable=False), Column("unit", Text, nullable=False),
               Column("amount", Numeric(12, 2)), Column("regime", Text, nullable=False),
-              Column("status", Text, nullable=False), Column("employer_contribution", Numeric(12, 2)))
+              Column("status", Text, nullable=False), Column("employer_contribution", Numeric(12, 2)),
+              Column("npec_source", Text))
 advances = Table("advances", md,
                  Column("contract_id", Text, primary_key=True),
                  Column("funding_year", Integer, primary_key=True),
@@ -51,7 +47,8 @@ advances = Table("advances", md,
                  Column("apprentice_id", Text, nullable=False),
                  Column("opco", Text), Column("cfa_uai", Text),
                  Column("amount", Numeric(12, 2), nullable=False),
-                 Column("due_on", Date, nullable=False), Column("latest_on", Date))
+                 Column("due_on", Date, nullable=False), Column("latest_on", Date),
+                 Column("cfa_siret", Text))
 npec_rows = Table("npec_rows", md,
                   Column("rncp", Text, primary_key=True), Column("cpne", Text, primary_key=True),
                   Column("npec", Numeric(12, 2), nullable=False),

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body
 
-from services.financing.adapters.referential import load_referential
-from services.financing.application.simulate import simulate
+from services.financing.api.dependencies import CurrentClock, UnitOfWork
+from services.financing.application.simulate import quote
 from services.financing.domain.inputs import SimulationIn
 from shared.auth import CurrentPrincipal
 
@@ -29,9 +29,5 @@ RESULT = {"lines": [{"contract_id": "c-1", "opco": "ATLAS", "funding_year": 1, "
 @router.post("/v1/financing/simulations", summary="Compute funding for events given in the body (stores nothing)",
              responses={200: {"content": {"application/json": {"example": RESULT}}}})
 async def simulation(body: Annotated[SimulationIn, Body(openapi_examples={"quote": {"value": EXAMPLE}})],
-                     request: Request, principal: CurrentPrincipal):
-    stored = None
-    if body.referential is None:
-        async with request.app.state.engine.connect() as conn:
-            stored = await load_referential(conn)
-    return simulate(body, request.app.state.clock.today(), stored)
+                     uow: UnitOfWork, principal: CurrentPrincipal, clock: CurrentClock):
+    return await quote(uow, body, clock.today())

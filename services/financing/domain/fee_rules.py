@@ -1,4 +1,4 @@
-"""Frais annexes (D6332-87, financing.md section 7): what a claim may be, and on which advance
+"""Frais annexes (D6332-87, docs/financing.md section 7): what a claim may be, and on which advance
 invoice it is billed. Pure."""
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from services.financing.domain import policy as p
 from services.financing.domain.spans import Span, responsible_on
 
 UNIT = {"meal": p.MEAL, "night": p.NIGHT, "boarding_day": p.BOARDING_DAY}
-PER_DAY = {"meal": 2, "night": 1, "boarding_day": 1, "mobility": 1}   # lunch and dinner; one night
 
 
 @dataclass(frozen=True)
@@ -44,8 +43,8 @@ def decide(claim: Claim, spans: list[Span], claimed: list[tuple[str, date]]) -> 
         return span, claim.amount, None
     if (claim.kind, claim.day) in claimed:
         return span, None, Refusal("fee_duplicate", f"A {claim.kind} claim exists already for {claim.day}.")
-    if claim.quantity > PER_DAY[claim.kind]:
-        return span, None, Refusal("fee_above_cap", f"At most {PER_DAY[claim.kind]} {claim.kind} a day.")
+    if claim.quantity > p.FEES_PER_DAY[claim.kind]:
+        return span, None, Refusal("fee_above_cap", f"At most {p.FEES_PER_DAY[claim.kind]} {claim.kind} a day.")
     if claim.kind == "boarding_day" and ("meal", claim.day) in claimed or \
             claim.kind == "meal" and ("boarding_day", claim.day) in claimed:
         return span, None, Refusal("fee_boarding_and_meals", "A boarding day already includes lunch and dinner.")
@@ -64,9 +63,9 @@ def invoice_for(kind: str, day: date, schedule: list[dict]) -> dict | None:
     equipment on the first or second, others on the next one due."""
     ordered = sorted(schedule, key=lambda a: (a["due_on"], a["funding_year"], a["advance"]))
     if kind in ("meal", "night", "boarding_day"):
-        ordered = [a for a in ordered if a["funding_year"] > 1 or a["advance"] >= 2]
+        ordered = [a for a in ordered if a["funding_year"] > 1 or a["advance"] >= p.DAILY_FEES_FROM_ADVANCE]
     elif kind == "first_equipment":
-        ordered = [a for a in ordered if a["funding_year"] == 1 and a["advance"] <= 2]
+        ordered = [a for a in ordered if a["funding_year"] == 1 and a["advance"] <= p.FIRST_EQUIPMENT_BY_ADVANCE]
     later = [a for a in ordered if a["due_on"] >= day.isoformat()]
     chosen = (later or ordered[-1:] or [None])[0]
     return None if chosen is None else {"funding_year": chosen["funding_year"], "advance": chosen["advance"]}
