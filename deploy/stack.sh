@@ -126,6 +126,8 @@ CONF
   if [ "$("${psql[@]}" -c "select 1 from pg_roles where rolname='$PG_USER'")" != 1 ]; then
     "${psql[@]}" -c "create role $PG_USER login createdb" >/dev/null
   fi
+  # scratch databases are dropped WITH (FORCE): that may have to stop an autovacuum worker
+  "${psql[@]}" -c "grant pg_signal_backend to $PG_USER" >/dev/null
   if [ "$("${psql[@]}" -c "select 1 from pg_database where datname='$PG_DB'")" != 1 ]; then
     "${psql[@]}" -c "create database $PG_DB owner $PG_USER" >/dev/null
   fi
