@@ -67,7 +67,7 @@ async def test_the_dashboard_shows_the_new_incident_first_and_draws_its_charts(s
             await page.wait_for_url(f"{base}/dashboard")
             first = page.locator("#incidents tr").nth(1)
             assert "Struck at the workplace, browser test" in await first.inner_text()
-            assert "NOT SIGNALLED" in await first.inner_text()
+            assert "NON SIGNALÉ" in await first.inner_text()
             assert await page.locator("#chart-complaints svg rect.bar").count() >= 1
             assert await page.locator("#chart-absences svg rect.bar").count() == 2
             await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)

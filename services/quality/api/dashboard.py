@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 
 from services.quality.adapters.tables import records, sessions
 from services.quality.api import pages
-from services.quality.application.dashboard import build, council_agenda
+from services.quality.application.dashboard import build, council_agenda, public
 from services.quality.application.recording import record_body
 from shared.api.problems import Problem, not_found
 from shared.auth import CfaPrincipal, Principal, api_keys, authenticate, require_role
@@ -43,8 +43,7 @@ async def dashboard_json(request: Request, principal: CfaPrincipal,
     require_role(principal, "cfa")
     async with request.app.state.engine.connect() as conn:
         board = await build(conn, principal.org, request.app.state.clock.today(), from_, to)
-    board.pop("records")
-    return board
+    return public(board)
 
 
 @router.get("/v1/quality/councils/{record_id}/minutes.html", summary="A council's agenda and minutes, printable",
@@ -85,8 +84,7 @@ async def audit_pack(request: Request, principal: CfaPrincipal,
                                           "councils": rec.get("council", [])},
     }
     blobs = {name: json.dumps(content, ensure_ascii=False, indent=2).encode() for name, content in files.items()}
-    board_page = {k: v for k, v in board.items() if k != "records"}
-    blobs["dashboard.html"] = pages.dashboard(board_page).encode()
+    blobs["dashboard.html"] = pages.dashboard(board).encode()
     for council in rec.get("council", []):
         blobs[f"council_{council['id']}.html"] = pages.minutes({**council, "cfa": principal.org},
                                                                council_agenda(board)).encode()
@@ -127,7 +125,8 @@ async def login(request: Request):
     async with request.app.state.engine.begin() as conn:
         principal = await authenticate(conn, key) if key else None
         if principal is None or principal.role != "cfa":
-            return HTMLResponse(pages.login("This key is unknown, revoked, or not a CFA's."), status_code=401)
+            return HTMLResponse(pages.login("Cette clé est inconnue, révoquée, ou n'est pas celle d'un CFA."),
+                                status_code=401)
         token = secrets.token_urlsafe(32)
         await conn.execute(sessions.insert().values(session_hash=hashlib.sha256(token.encode()).hexdigest(),
                                                     key_id=principal.key_id,

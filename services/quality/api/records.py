@@ -53,6 +53,11 @@ async def _write(request: Request, principal: Principal, idem_key: str | None, p
     return respond(outcome)
 
 
+def _today(request: Request) -> date:
+    """Today, by the app's clock (a fixed one in tests): dates of what already happened may not pass it."""
+    return request.app.state.clock.today()
+
+
 def _cursor(value: str | None) -> tuple[date, str] | None:
     if not value:
         return None
@@ -69,7 +74,7 @@ def _collection(collection: str, kind: recording.Kind):
     async def create(body: Annotated[model, Body(openapi_examples={"example": {"value": EXAMPLES[collection]}})],
                      request: Request, principal: CfaPrincipal, idempotency_key: IdempotencyKey = None):
         return await _write(request, principal, idempotency_key, body,
-                            lambda conn: recording.create(conn, principal, collection, body))
+                            lambda conn: recording.create(conn, principal, collection, body, _today(request)))
 
     async def listing(request: Request, principal: CfaPrincipal, status: str | None = None,
                       from_: Annotated[IsoDate | None, Query(alias="from")] = None, to: IsoDate | None = None,
@@ -121,7 +126,8 @@ def _step(collection: str, path: str, step_name: str, model: type[BaseModel]):
                    request: Request, principal: CfaPrincipal, idempotency_key: IdempotencyKey = None):
         name = body.step if step_name == "steps" else step_name
         return await _write(request, principal, idempotency_key, body,
-                            lambda conn: recording.step(conn, principal, collection, name, record_id, body))
+                            lambda conn: recording.step(conn, principal, collection, name, record_id, body,
+                                                        _today(request)))
     post.__name__ = f"{collection}_{path}"
     router.post(f"/v1/quality/{collection}/{{record_id}}/{path}", summary=f"{collection}: {path} (CFA key)",
                 responses={200: _example({"id": "4f1c...", "status": "acknowledged", "version": 2})})(post)
@@ -143,7 +149,7 @@ ABSENCE = {"erp_record_id": "erp-7781", "apprentice_id": "app-1", "group": "BTS-
 async def post_absence(body: Annotated[r.Absence, Body(openapi_examples={"example": {"value": ABSENCE}})],
                        request: Request, principal: CfaPrincipal, idempotency_key: IdempotencyKey = None):
     return await _write(request, principal, idempotency_key, body,
-                        lambda conn: recording.record_absences(conn, principal, [body]))
+                        lambda conn: recording.record_absences(conn, principal, body, _today(request)))
 
 
 @router.post("/v1/quality/absences/bulk", status_code=201, summary="Record absences in bulk (idempotent by ERP record id)",
@@ -152,7 +158,7 @@ async def post_absences(body: Annotated[r.AbsenceBatch, Body(openapi_examples={"
                             "absences": [ABSENCE, {**ABSENCE, "erp_record_id": "erp-7782", "day": "2025-01-14"}]}}})],
                         request: Request, principal: CfaPrincipal, idempotency_key: IdempotencyKey = None):
     return await _write(request, principal, idempotency_key, body,
-                        lambda conn: recording.record_absences(conn, principal, body.absences))
+                        lambda conn: recording.record_absences(conn, principal, body, _today(request)))
 
 
 @router.get("/v1/quality/absences", summary="Absences (CFA key)",

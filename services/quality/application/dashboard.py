@@ -45,8 +45,8 @@ async def build(conn: AsyncConnection, cfa: str, today: date, start: date | None
     measures = by_kind.get("measure", [])
     ruptures = {by: a.ruptures(facts, by) for by in ("certification", "employer", "cohort")}
     absenteeism = a.absenteeism(absence_rows, a.planned_hours(facts))
-    suggestions = [s.as_dict() for s in a.rupture_suggestions(ruptures["certification"], "certification")
-                   + a.rupture_suggestions(ruptures["employer"], "employer") + a.absenteeism_suggestions(absenteeism)]
+    suggested = (a.rupture_suggestions(ruptures["certification"], "certification")
+                 + a.rupture_suggestions(ruptures["employer"], "employer") + a.absenteeism_suggestions(absenteeism))
     coverage = a.financer_coverage(facts, by_kind.get("appraisal", []), today)
     councils = sorted((c for c in by_kind.get("council", []) if c["status"] == "planned"),
                       key=lambda c: c["planned_on"])
@@ -68,10 +68,19 @@ async def build(conn: AsyncConnection, cfa: str, today: date, start: date | None
                        "by_stakeholder": dict(Counter(x["stakeholder"] for x in by_kind.get("appraisal", [])))},
         "appraisal_coverage": coverage,
         "ruptures": ruptures, "rupture_rate": f"{ruptured / total:.3f}" if total else None,
-        "absenteeism": absenteeism, "suggestions": suggestions,
+        "absenteeism": absenteeism, "suggestions": [s.as_dict() for s in suggested],
         "next_council": councils[0] if councils else None,
-        "records": by_kind,
+        # for the pages and the audit pack, not the JSON (INTERNAL)
+        "records": by_kind, "suggested": suggested,
     }
+
+
+INTERNAL = ("records", "suggested")
+
+
+def public(board: dict) -> dict:
+    """The board as the JSON endpoint shows it."""
+    return {k: v for k, v in board.items() if k not in INTERNAL}
 
 
 def council_agenda(board: dict) -> list[dict]:

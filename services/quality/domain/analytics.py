@@ -20,9 +20,15 @@ YEARLY_TRAINING_HOURS = Decimal(400)  # when a contract states no training hours
 
 @dataclass(frozen=True)
 class Suggestion:
+    """``about`` and ``reason`` are the API's wording; the figures they are made of are kept for
+    the pages, which word them in French."""
     origin: str
     about: str
     reason: str
+    subject_kind: str = ""        # certification, employer or apprentice
+    subject: str = ""             # the RNCP code, the SIRET or the apprentice's id
+    percent: int = 0              # the rate past its threshold, in whole percent
+    contracts: int | None = None  # the contracts the rupture rate is over
 
     def as_dict(self) -> dict:
         return {"origin": self.origin, "about": self.about, "reason": self.reason}
@@ -58,7 +64,8 @@ def ruptures(contracts: Iterable[ContractFacts], by: str) -> list[dict]:
 
 def rupture_suggestions(rows: list[dict], by: str) -> list[Suggestion]:
     return [Suggestion("rupture_analysis", f"{by} {r[by]}",
-                       f"rupture rate {Decimal(r['rate']) * 100:.0f} % over {r['contracts']} contracts")
+                       f"rupture rate {Decimal(r['rate']) * 100:.0f} % over {r['contracts']} contracts",
+                       by, r[by], int(f"{Decimal(r['rate']) * 100:.0f}"), r["contracts"])
             for r in rows if r["contracts"] >= RUPTURE_MIN_CONTRACTS and Decimal(r["rate"]) > RUPTURE_RATE_THRESHOLD]
 
 
@@ -101,7 +108,8 @@ def absenteeism(absences: Iterable[dict], planned: dict[str, Decimal]) -> dict:
 
 def absenteeism_suggestions(result: dict) -> list[Suggestion]:
     return [Suggestion("absenteeism_analysis", f"apprentice {r['apprentice_id']}",
-                       f"absent {Decimal(r['rate']) * 100:.0f} % of planned training hours")
+                       f"absent {Decimal(r['rate']) * 100:.0f} % of planned training hours",
+                       "apprentice", r["apprentice_id"], int(f"{Decimal(r['rate']) * 100:.0f}"))
             for r in result["apprentices"] if r["over_threshold"]]
 
 
