@@ -1,4 +1,4 @@
-"""Month arithmetic of the funding rules ("mois glissants", financing.md section 2).
+"""Month arithmetic of the funding rules ("mois glissants", docs/financing.md, "The month rule").
 
 Month k of a period starting on day D begins on the same day-of-month k calendar months later;
 when that month has no such day, on the first day of the next month. This is deliberately not a

@@ -2,32 +2,22 @@
 first and the charts are drawn. The screenshot is kept in test-artifacts/."""
 import asyncio
 import os
-import random
 from pathlib import Path
 
 import httpx
 from playwright.async_api import async_playwright
 
-from services.contracts.domain.identifiers import uai_ok
 from shared.auth import create_key
 from shared.db import make_engine
 from shared.settings import Settings
+from tests.support import fresh_uai
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = os.environ.get("PARCOURS_CHROMIUM", "/usr/bin/chromium")
 
 
-def fresh_cfa() -> str:
-    """A CFA of its own for this run, so its dashboard holds only what this test recorded."""
-    while True:
-        digits = f"{random.randrange(10**6, 10**7):07d}"
-        for letter in "ABCDEFGHJKLMNPRSTUVWXYZ":
-            if uai_ok(digits + letter):
-                return digits + letter
-
-
 async def test_the_dashboard_shows_the_new_incident_first_and_draws_its_charts(served):
-    cfa, base = fresh_cfa(), served.urls["quality"]
+    cfa, base = fresh_uai(), served.urls["quality"]
     engine = make_engine(Settings(database_url=served.database_url), pool_size=1)
     try:
         async with engine.begin() as conn:

@@ -5,7 +5,6 @@ with their reasons, absenteeism, suggestions, a planned and a held council), and
 English words the pages used to show may remain in what a reader sees. The CFA is one of this
 test's own, with French data, so the only English could come from the pages themselves."""
 import io
-import random
 import re
 import zipfile
 from datetime import date
@@ -14,10 +13,9 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 
-from services.contracts.domain.identifiers import uai_ok
 from shared.auth import create_key
 from shared.clock import FixedClock
-from tests.support import Keys, contract_terms, eventually
+from tests.support import Keys, contract_terms, eventually, fresh_uai
 
 H = Keys.header
 
@@ -72,14 +70,6 @@ def assert_french(name: str, html: str, *expected: str):
     text = visible(html)
     for phrase in expected:
         assert phrase in text, (name, phrase, text)
-
-
-def fresh_uai() -> str:
-    while True:
-        digits = f"{random.randrange(10**6, 10**7):07d}"
-        for letter in "ABCDEFGHJKLMNPRSTUVWXYZ":
-            if uai_ok(digits + letter):
-                return digits + letter
 
 
 @pytest.fixture
