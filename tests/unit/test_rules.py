@@ -69,6 +69,12 @@ def test_15_when_lower_secondary_is_done_and_derogation_11():
     assert "apprentice_too_young" not in codes(terms(apprentice=young, derogation_codes=["11"]))
 
 
+@pytest.mark.parametrize("birth,ok", [("2009-09-02", True), ("2009-09-03", False)])
+def test_at_least_15_on_the_start_date_once_lower_secondary_is_done(birth, ok):
+    apprentice = {"birth_date": birth, "lower_secondary_completed": True}
+    assert ("apprentice_too_young" not in codes(terms(apprentice=apprentice))) == ok
+
+
 @pytest.mark.parametrize("birth,ok", [("1994-09-03", True), ("1994-09-02", False)])
 def test_at_most_29_on_the_start_date(birth, ok):
     assert ("apprentice_too_old" not in codes(terms(apprentice={"birth_date": birth}))) == ok
@@ -83,6 +89,19 @@ def test_upper_age_exceptions():
     assert "apprentice_too_old" in codes(terms(apprentice=old), Context(previous_end=date(2023, 9, 1)))
     assert "apprentice_too_old" in codes(terms(apprentice={"birth_date": "1989-09-02"}),
                                          Context(previous_end=date(2024, 6, 30)))
+
+
+@pytest.mark.parametrize("birth,ok", [("1989-09-03", True), ("1989-09-02", False)])
+def test_a_successor_at_most_34_on_the_start_date(birth, ok):
+    ctx = Context(previous_end=date(2024, 6, 30))
+    assert ("apprentice_too_old" not in codes(terms(apprentice={"birth_date": birth}), ctx)) == ok
+
+
+@pytest.mark.parametrize("previous_end,ok", [(date(2023, 9, 2), True), (date(2023, 9, 1), False)])
+def test_a_successor_starts_within_12_months_of_the_previous_end(previous_end, ok):
+    # start 2024-09-02: the previous contract ended on 2023-09-02 at the earliest
+    old = {"birth_date": "1990-01-01"}
+    assert ("apprentice_too_old" not in codes(terms(apprentice=old), Context(previous_end=previous_end))) == ok
 
 
 def test_leap_day_birthdays():

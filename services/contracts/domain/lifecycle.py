@@ -13,14 +13,13 @@ from contract_events import payloads as ev
 from services.contracts.domain.calendar import add_working_days
 from services.contracts.domain.commands import Decision
 from contract_events.signed import ContractTerms
+from services.contracts.domain.legal import DECISION_DAYS, RUPTURE_DAYS_BEFORE_START, TRANSMISSION_WORKING_DAYS
 from services.contracts.domain.rules import Context, References, Violation, check_contract
 from services.contracts.domain.state import ContractState
 from kernel.legal import POST_RUPTURE_MONTHS
 from kernel.months import add_months
 
 Event = tuple[str, dict[str, Any]]
-TRANSMISSION_WORKING_DAYS = 5   # D6224-1: within 5 jours ouvrables after the start
-DECISION_DAYS = 20              # the OPCO has 20 days from the complete file
 
 
 class NotNow(Exception):
@@ -119,7 +118,7 @@ def amend(s: ContractState, body: ev.Amendment, refs: References, ctx: Context) 
 def rupture(s: ContractState, body: ev.Rupture) -> list[Event]:
     _open(s, "rupture")
     start = date.fromisoformat(s.terms["start_date"])
-    if body.ruptured_on < start - timedelta(days=1):
+    if body.ruptured_on < start - timedelta(days=RUPTURE_DAYS_BEFORE_START):
         raise _rule("ruptured_on", "rupture_before_start", "A contract that has not started is cancelled, not ruptured.")
     return [("contract.ruptured", ev.event_data(s.contract_id, body))]
 
@@ -133,7 +132,8 @@ def end_post_rupture_training(s: ContractState, body: ev.PostRuptureTrainingEnde
     limit = add_months(ruptured_on, POST_RUPTURE_MONTHS) - timedelta(days=1)
     if body.ended_on > limit:
         raise _rule("ended_on", "post_rupture_limit_exceeded",
-                    f"Post-rupture training lasts at most 6 months (until {limit.isoformat()}).", "L6222-18-2")
+                    f"Post-rupture training lasts at most {POST_RUPTURE_MONTHS} months (until {limit.isoformat()}).",
+                    "L6222-18-2")
     return [("contract.post_rupture_training_ended", ev.event_data(s.contract_id, body))]
 
 

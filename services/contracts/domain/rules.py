@@ -1,6 +1,7 @@
-"""The legal checks run on signature and on amendment (domain.md, "Signed"). Pure: the
-reference tables come in as ``References``. Every failure is a Violation with a stable code and,
-for legal rules, its article; derogation codes lift the rules they name."""
+"""The legal checks run on signature and on amendment (docs/domain.md, "Checks at signature and
+at amendment"). Pure: the reference tables come in as ``References``, the thresholds from
+legal.py. Every failure is a Violation with a stable code and, for legal rules, its article;
+derogation codes lift the rules they name."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -10,17 +11,14 @@ from typing import Any
 
 from services.contracts.domain.calendar import age_on, first_of_month_after_birthday
 from services.contracts.domain.identifiers import idcc_ok, rncp_ok, siret_ok, uai_ok
+from services.contracts.domain.legal import (DAYS_A_YEAR, DEROGATION_LIFTS, GRID_LAST_CONTRACT_YEAR,
+                                             LEGAL_WEEKLY_HOURS, LEGAL_YEARLY_HOURS, MASTER_MIN_AGE, MAX_AGE,
+                                             MAX_AGE_SUCCESSOR, MAX_DURATION_MONTHS, MAX_DURATION_MONTHS_RQTH,
+                                             MIN_AGE, MIN_AGE_LOWER_SECONDARY_DONE, MIN_DURATION_MONTHS,
+                                             MIN_TRAINING_SHARE, REMUNERATION_AGE_STEPS, REMUNERATION_ANNIVERSARIES,
+                                             SUCCESSOR_WINDOW_MONTHS)
 from contract_events.signed import ContractTerms
 from kernel.months import add_months
-
-# CERFA derogation codes -> the rules they lift (50: several derogations at once).
-DEROGATION_LIFTS = {
-    "11": {"apprentice_too_young"}, "12": {"apprentice_too_old"},
-    "21": {"duration_too_short"}, "22": {"duration_too_long"},
-    "50": {"apprentice_too_young", "apprentice_too_old", "duration_too_short", "duration_too_long"},
-}
-LEGAL_YEARLY_HOURS = Decimal(1607)
-MIN_TRAINING_SHARE = Decimal("0.25")  # L6211-2: 402 h for a full year on 1 607 h
 
 
 @dataclass(frozen=True)
@@ -96,14 +94,14 @@ def _duration(t: ContractTerms, ctx: Context) -> list[Violation]:
     if t.planned_end_date <= t.start_date:
         return []
     out, adj = [], t.duration_adjustment
-    min_end = add_months(t.start_date, 6) - timedelta(days=1)
+    min_end = add_months(t.start_date, MIN_DURATION_MONTHS) - timedelta(days=1)
     short_ok = (adj is not None and adj.kind == "reduction") or ctx.previous_ruptured \
         or t.apprentice.high_level_athlete
     if t.planned_end_date < min_end and not short_ok:
         out.append(Violation("planned_end_date", "duration_too_short",
-                             "A contract lasts at least 6 months (ends on or after "
+                             f"A contract lasts at least {MIN_DURATION_MONTHS} months (ends on or after "
                              f"{min_end.isoformat()}).", "L6222-7-1"))
-    max_months = 48 if t.apprentice.rqth else 36
+    max_months = MAX_DURATION_MONTHS_RQTH if t.apprentice.rqth else MAX_DURATION_MONTHS
     max_end = add_months(t.start_date, max_months) - timedelta(days=1)
     long_ok = (adj is not None and adj.kind == "extension") or t.apprentice.high_level_athlete
     if t.planned_end_date > max_end and not long_ok:
@@ -117,14 +115,15 @@ def _age(t: ContractTerms, ctx: Context) -> list[Violation]:
     a = t.apprentice
     age = age_on(a.birth_date, t.start_date)
     out = []
-    minimum = 15 if a.lower_secondary_completed else 16
+    minimum = MIN_AGE_LOWER_SECONDARY_DONE if a.lower_secondary_completed else MIN_AGE
     if age < minimum:
         out.append(Violation("apprentice.birth_date", "apprentice_too_young",
                              f"The apprentice must be at least {minimum} at the start (is {age}).", "L6222-1"))
     if a.rqth or a.high_level_athlete or a.business_creation_project:
         return out  # L6222-2: no upper age limit
-    successor = ctx.previous_end is not None and t.start_date <= add_months(ctx.previous_end, 12)
-    limit = 34 if successor else 29
+    successor = ctx.previous_end is not None and \
+        t.start_date <= add_months(ctx.previous_end, SUCCESSOR_WINDOW_MONTHS)
+    limit = MAX_AGE_SUCCESSOR if successor else MAX_AGE
     if age > limit:
         out.append(Violation("apprentice.birth_date", "apprentice_too_old",
                              f"The apprentice must be at most {limit} at the start (is {age}).",
@@ -148,7 +147,7 @@ def _identifiers(t: ContractTerms) -> list[Violation]:
 
 
 def _master(t: ContractTerms) -> list[Violation]:
-    if t.master and t.master.birth_date and age_on(t.master.birth_date, t.start_date) < 18:
+    if t.master and t.master.birth_date and age_on(t.master.birth_date, t.start_date) < MASTER_MIN_AGE:
         return [Violation("master.birth_date", "master_too_young",
                           "The maître d'apprentissage must be of age at the start.", "L6223-8-1")]
     return []
@@ -158,9 +157,9 @@ def required_training_hours(t: ContractTerms) -> int:
     """25 % of the working time: 1 607 h a year prorated by the contract's days (and by the
     weekly hours over 35 when given), rounded half up."""
     days = Decimal((t.planned_end_date - t.start_date).days + 1)
-    hours = LEGAL_YEARLY_HOURS * MIN_TRAINING_SHARE * days / Decimal(365)
+    hours = LEGAL_YEARLY_HOURS * MIN_TRAINING_SHARE * days / DAYS_A_YEAR
     if t.weekly_work_hours:
-        hours = hours * t.weekly_work_hours / Decimal(35)
+        hours = hours * t.weekly_work_hours / LEGAL_WEEKLY_HOURS
     return int(hours.quantize(Decimal(1), ROUND_HALF_UP))
 
 
@@ -169,8 +168,9 @@ def _training_time(t: ContractTerms) -> list[Violation]:
         return []
     need = required_training_hours(t)
     if t.training_hours < need:
+        share = f"{MIN_TRAINING_SHARE * 100:.0f} %"
         return [Violation("training_hours", "training_time_too_low",
-                          f"Training must be at least 25 % of the working time: {need} h here.", "L6211-2")]
+                          f"Training must be at least {share} of the working time: {need} h here.", "L6211-2")]
     return []
 
 
@@ -188,7 +188,7 @@ def minimum_pct(t: ContractTerms, grid: list[dict[str, str]], d: date) -> tuple[
     age = age_on(birth, d)
     if age > 0 and d < first_of_month_after_birthday(birth, age):
         age -= 1
-    return Decimal(_band(grid, age)[f"year_{min(year, 3)}_pct_smic"]), year
+    return Decimal(_band(grid, age)[f"year_{min(year, GRID_LAST_CONTRACT_YEAR)}_pct_smic"]), year
 
 
 def _smic_on(smic: list[tuple[date, Decimal]], d: date) -> Decimal | None:
@@ -205,8 +205,8 @@ def _remuneration(t: ContractTerms, refs: References) -> list[Violation]:
     starts = sorted(((r.starts_on or add_months(t.start_date, 12 * (r.year - 1)), r.pct_smic)
                      for r in t.remuneration))
     birth = t.apprentice.birth_date
-    points = {s for s, _ in starts} | {add_months(t.start_date, 12 * k) for k in range(6)}
-    points |= {first_of_month_after_birthday(birth, a) for a in (18, 21, 26)}
+    points = {s for s, _ in starts} | {add_months(t.start_date, 12 * k) for k in range(REMUNERATION_ANNIVERSARIES)}
+    points |= {first_of_month_after_birthday(birth, a) for a in REMUNERATION_AGE_STEPS}
     out, reported = [], set()
     for d in sorted(p for p in points if t.start_date <= p <= t.planned_end_date):
         declared = [pct for s, pct in starts if s <= d]
