@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from services.contracts.application.scheduler import tick
+from services.contracts.adapters.deadline_scheduler import tick
 from shared.db import make_engine
 from tests.integration.lifecycle_api import ContractsApi
 from tests.support import Keys, eventually, isolated_contracts

@@ -6,10 +6,10 @@ import asyncio
 import structlog
 from fastapi import FastAPI
 
-from services.contracts.adapters.unit_of_work import store
+from services.contracts.adapters.contract_streams import store
+from services.contracts.adapters.deadline_scheduler import tick
 from services.contracts.api import schemas
 from services.contracts.api.contracts import SOURCE, router
-from services.contracts.application.scheduler import tick
 from shared.api.app import build_app
 from shared.api.feed import feed_router
 from shared.clock import SystemClock

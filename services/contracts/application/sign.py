@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import uuid
 
-from services.contracts.adapters.unit_of_work import ContractsUnitOfWork
-from services.contracts.application.commands import load_visible
-from services.contracts.application.errors import rules_problem, state_problem
-from services.contracts.domain.lifecycle import NotNow, RulesBroken, rehired, successor_context
 from contract_events.signed import ContractTerms
+from services.contracts.application.authorization import require_role, visible
+from services.contracts.application.errors import broken, concurrent_update, invalid_transition, rules_refused
+from services.contracts.application.unit_of_work import ContractsUnitOfWork, StreamChanged
+from services.contracts.domain.lifecycle import NotNow, RulesBroken, rehired, successor_context
 from services.contracts.domain.rules import Context, References, check_contract
 from services.contracts.domain.state import ContractState
-from shared.api.problems import Problem
-from shared.auth import Principal, require_role
-from shared.eventstore.model import ConcurrencyConflict
+from kernel.errors import Forbidden
 from kernel.reference.tables import idcc_opco, remuneration_grid, smic_history
+from shared.auth import Principal
+
+UNKNOWN_PREVIOUS = {"field": "previous_contract_id", "code": "unknown_contract",
+                    "message": "No such contract of this CFA."}
 
 
 def references() -> References:
@@ -22,35 +24,36 @@ def references() -> References:
 
 
 async def sign_contract(uow: ContractsUnitOfWork, terms: ContractTerms, principal: Principal) -> ContractState:
+    """The new contract's state; raises Forbidden (not this CFA's key), Refused (rules, or a
+    previous contract this CFA does not have), Conflict (the previous contract cannot be followed,
+    or changed meanwhile)."""
     require_role(principal, "cfa")
     if principal.org not in (terms.cfa.uai, terms.cfa.siret):
-        raise Problem(403, "foreign-cfa", "Forbidden", "A CFA key signs its own CFA's contracts only.")
-    previous, ctx = None, Context()
-    if terms.previous_contract_id:
+        raise Forbidden("A CFA key signs its own CFA's contracts only.", code="foreign-cfa")
+    async with uow:
+        previous, ctx = None, Context()
+        if terms.previous_contract_id:
+            previous = await uow.contracts.load(terms.previous_contract_id)
+            if previous is None or not visible(principal, previous):
+                raise rules_refused([UNKNOWN_PREVIOUS])
+            try:
+                ctx = successor_context(previous, terms)
+            except NotNow as exc:
+                raise invalid_transition(exc, previous) from None
+            except RulesBroken as exc:
+                raise broken(exc.violations) from None
+        opco, violations = check_contract(terms, references(), ctx)
+        if violations:
+            raise broken(violations)
+        contract_id = str(uuid.uuid4())
+        data = {"contract_id": contract_id, **terms.model_dump(mode="json", exclude_none=True), "opco": opco}
+        state = ContractState(contract_id)
+        changes = [(state, [("contract.signed", data)])]
+        if previous is not None:
+            changes.append((previous, [rehired(previous, contract_id, terms.signed_on, opco)]))
         try:
-            previous = await load_visible(uow, principal, terms.previous_contract_id)
-        except Problem:
-            raise Problem(422, "contract-rules", "The contract breaks one or more rules", "1 rule(s) failed.",
-                          errors=[{"field": "previous_contract_id", "code": "unknown_contract",
-                                   "message": "No such contract of this CFA."}]) from None
-        try:
-            ctx = successor_context(previous, terms)
-        except NotNow as exc:
-            raise state_problem(exc, previous) from None
-        except RulesBroken as exc:
-            raise rules_problem(exc) from None
-    opco, violations = check_contract(terms, references(), ctx)
-    if violations:
-        raise rules_problem(RulesBroken(violations))
-    contract_id = str(uuid.uuid4())
-    data = {"contract_id": contract_id, **terms.model_dump(mode="json", exclude_none=True), "opco": opco}
-    state = ContractState(contract_id)
-    changes = [(state, [("contract.signed", data)])]
-    if previous is not None:
-        changes.append((previous, [rehired(previous, contract_id, terms.signed_on, opco)]))
-    try:
-        await uow.record(changes, principal.key_id)
-    except ConcurrencyConflict:
-        raise Problem(409, "concurrent-update", "Concurrent update",
-                      "The previous contract changed meanwhile; retry.") from None
+            await uow.contracts.record(changes, principal.key_id)
+        except StreamChanged:
+            raise concurrent_update("The previous contract changed meanwhile; retry.") from None
+        await uow.commit()
     return state

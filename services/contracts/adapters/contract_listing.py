@@ -1,0 +1,56 @@
+"""The read side of the read model (``contracts.contracts``): one contract, and the listing a key
+may see, by signature date then id (keyset pagination). The tenancy predicate is shared/tenancy's
+rule (``matched_by``) turned into SQL here, and only here."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import ColumnElement, false, or_, select, true, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.contracts.adapters.tables import contracts
+from services.contracts.application.unit_of_work import ContractView, ListFilters
+from shared.auth import Principal
+from shared.tenancy import matched_by
+
+c = contracts.c
+COLUMNS = [c[name] for name in ContractView.__dataclass_fields__]
+
+
+def visible_to(principal: Principal) -> ColumnElement[bool]:
+    """The contracts this key may see: one of the columns the tenancy rule names equals its
+    organisation (ops: every contract; an unknown role: none)."""
+    fields = matched_by(principal)
+    if fields is None:
+        return true()
+    return or_(*(c[name] == principal.org for name in fields)) if fields else false()
+
+
+def _filtered(q, f: ListFilters):
+    for column, value in ((c.status, f.status), (c.opco, f.opco)):
+        if value is not None:
+            q = q.where(column == value)
+    if f.cfa is not None:
+        q = q.where(or_(c.cfa_uai == f.cfa, c.cfa_siret == f.cfa))
+    if f.signed_from is not None:
+        q = q.where(c.signed_on >= f.signed_from)
+    if f.signed_to is not None:
+        q = q.where(c.signed_on <= f.signed_to)
+    return q
+
+
+class SqlContractViews:
+    def __init__(self, conn: AsyncConnection):
+        self.conn = conn
+
+    async def get(self, contract_id: str) -> ContractView | None:
+        row = (await self.conn.execute(select(*COLUMNS).where(c.contract_id == contract_id))).first()
+        return None if row is None else ContractView(*row)
+
+    async def page(self, principal: Principal, filters: ListFilters, after: tuple[date, str] | None,
+                   limit: int) -> list[ContractView]:
+        q = _filtered(select(*COLUMNS).where(visible_to(principal)), filters)
+        if after is not None:
+            q = q.where(tuple_(c.signed_on, c.contract_id) > tuple_(*after))
+        q = q.order_by(c.signed_on, c.contract_id).limit(limit)
+        return [ContractView(*row) for row in await self.conn.execute(q)]

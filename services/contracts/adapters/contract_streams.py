@@ -1,0 +1,50 @@
+"""Contract streams in the contracts event store (``contracts.events``): load one by folding it,
+append to several at their loaded versions in one call, and refresh their views with them."""
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.contracts.adapters.tables import SCHEMA
+from services.contracts.adapters.view_writes import save_views
+from services.contracts.application.unit_of_work import Change, StreamChanged
+from services.contracts.domain.state import ContractState, apply, fold
+from shared.eventstore.model import ConcurrencyConflict, NewEvent, RecordedEvent, StreamAppend
+from shared.eventstore.store import EventStore
+from shared.observability import EVENTS_APPENDED
+
+store = EventStore(SCHEMA)
+
+
+class SqlContractStreams:
+    def __init__(self, conn: AsyncConnection):
+        self.conn = conn
+
+    async def load(self, contract_id: str) -> ContractState | None:
+        events = await store.read_stream(self.conn, contract_id)
+        if not events:
+            return None
+        return fold(contract_id, ((e.type, e.data) for e in events))
+
+    async def record(self, changes: list[Change], actor: str) -> None:
+        """Append each state's new events (at its loaded version), in one transaction, then
+        refresh the read model and the deadlines of every state."""
+        appends = []
+        for state, evts in changes:
+            key = state.terms["apprentice"]["id"] if state.terms else evts[0][1]["apprentice"]["id"]
+            appends.append(StreamAppend(state.contract_id, state.version, [
+                NewEvent(t, d, metadata={"partitionkey": key, "actor": actor}) for t, d in evts]))
+        try:
+            recorded = await store.append(self.conn, appends)
+        except ConcurrencyConflict as exc:
+            raise StreamChanged(exc.stream_id) from None
+        EVENTS_APPENDED.labels(SCHEMA).inc(len(recorded))
+        for state, evts in changes:
+            for t, d in evts:
+                apply(state, t, d)
+            await self.save(state)
+
+    async def save(self, state: ContractState) -> None:
+        await save_views(self.conn, [state])
+
+    async def events(self, contract_id: str) -> list[RecordedEvent]:
+        return await store.read_stream(self.conn, contract_id)

@@ -1,0 +1,21 @@
+"""The deadlines past their last day (``contracts.deadlines``), locked for the scheduler that
+takes them: ``FOR UPDATE SKIP LOCKED``, so another scheduler skips them."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.contracts.adapters.tables import deadlines
+
+
+class SqlDeadlines:
+    def __init__(self, conn: AsyncConnection):
+        self.conn = conn
+
+    async def due(self, today: date, limit: int) -> list[tuple[str, str]]:
+        rows = await self.conn.execute(select(deadlines.c.contract_id, deadlines.c.kind)
+                                       .where(deadlines.c.due_on < today).order_by(deadlines.c.due_on)
+                                       .limit(limit).with_for_update(skip_locked=True))
+        return [(r.contract_id, r.kind) for r in rows]

@@ -1,0 +1,98 @@
+"""Contract commands: sign, and every lifecycle command on one contract. Each POST is retry-safe
+with Idempotency-Key (the key claimed in the command's transaction); the lifecycle commands take
+If-Match.
+
+(No ``from __future__ import annotations`` here: the command endpoints are built in a loop and
+FastAPI must see their body types as real classes.)"""
+from typing import Annotated, Any, Awaitable, Callable
+
+from fastapi import APIRouter, Body, Request, Response
+from pydantic import BaseModel
+
+from contract_events import payloads as ev
+from contract_events.signed import ContractTerms
+from services.contracts.api import examples
+from services.contracts.api.dependencies import UnitOfWork, WakeRelay
+from services.contracts.api.headers import IdempotencyKey, IfMatch, parse_if_match
+from services.contracts.application.commands import amend, run_command
+from services.contracts.application.sign import sign_contract
+from services.contracts.application.unit_of_work import ContractsUnitOfWork
+from services.contracts.domain import lifecycle
+from services.contracts.domain.commands import Decision
+from services.contracts.domain.state import ContractState
+from shared.api.idempotency import Outcome, fingerprint, respond
+from shared.auth import CurrentPrincipal, Principal
+
+router = APIRouter(tags=["contracts"])
+STATE_RESPONSE = {"content": {"application/json": {"example": examples.STATE}}}
+
+
+def _state_body(state: ContractState) -> dict[str, Any]:
+    return {"contract_id": state.contract_id, "status": state.status, "version": state.version,
+            "opco": state.opco}
+
+
+async def answer_once(uow: ContractsUnitOfWork, principal: Principal, idempotency_key: str | None,
+                      request_hash: str, action: Callable[[], Awaitable[Outcome]]) -> Outcome:
+    """The command's outcome; a retry with the same key and body replays the first one."""
+    async with uow:
+        outcome = await uow.idempotency.once(principal.key_id, idempotency_key, request_hash, action)
+        await uow.commit()
+    return outcome
+
+
+async def _idempotent(request: Request, uow: ContractsUnitOfWork, wake_relay: Callable[[], None],
+                      principal: Principal, idempotency_key: str | None, payload: BaseModel,
+                      action: Callable[[], Awaitable[Outcome]]) -> Response:
+    digest = fingerprint(request.method, request.url.path, payload.model_dump(mode="json"))
+    outcome = await answer_once(uow, principal, idempotency_key, digest, action)
+    if not outcome.replayed:
+        wake_relay()  # committed: publish now, not at the next poll
+    return respond(outcome)
+
+
+@router.post("/v1/contracts", status_code=201, summary="Sign a contract (CFA key)",
+             responses={201: {"content": {"application/json": {"example": {**examples.STATE, "status": "signed",
+                                                                             "version": 1, "opco": "ATLAS"}}}}})
+async def sign(terms: Annotated[ContractTerms, Body(openapi_examples={"contract": {"value": examples.SIGN}})],
+               request: Request, principal: CurrentPrincipal, uow: UnitOfWork, wake_relay: WakeRelay,
+               idempotency_key: IdempotencyKey = None):
+    async def action() -> Outcome:
+        state = await sign_contract(uow, terms, principal)
+        return Outcome(201, _state_body(state), {"Location": f"/v1/contracts/{state.contract_id}",
+                                                 "ETag": f'"{state.version}"'})
+    return await _idempotent(request, uow, wake_relay, principal, idempotency_key, terms, action)
+
+
+def _command(path: str, model: type[BaseModel], example: dict, roles: tuple[str, ...], summary: str,
+             decide: Callable[[ContractState, Any], list]):
+    async def endpoint(contract_id: str,
+                       body: Annotated[model, Body(openapi_examples={"example": {"value": example}})],
+                       request: Request, principal: CurrentPrincipal, uow: UnitOfWork, wake_relay: WakeRelay,
+                       if_match: IfMatch = None, idempotency_key: IdempotencyKey = None):
+        expected = parse_if_match(if_match)
+
+        async def action() -> Outcome:
+            state = await run_command(uow, principal, contract_id, lambda s: decide(s, body),
+                                      roles=roles, if_match=expected)
+            return Outcome(200, _state_body(state), {"ETag": f'"{state.version}"'})
+        return await _idempotent(request, uow, wake_relay, principal, idempotency_key, body, action)
+
+    endpoint.__name__ = path.replace("-", "_")
+    router.post(f"/v1/contracts/{{contract_id}}/{path}", summary=summary,
+                responses={200: STATE_RESPONSE})(endpoint)
+
+
+CFA, OPCO = ("cfa",), ("opco",)
+_command("transmission", ev.Transmission, examples.TRANSMISSION, CFA, "Transmit to the OPCO or DDETS (CFA key)",
+         lifecycle.transmit)
+_command("decision", Decision, examples.DECISION, OPCO, "Record the OPCO's decision (OPCO key)", lifecycle.decide)
+_command("deposit", ev.Deposit, examples.DEPOSIT, OPCO, "Record the deposit (OPCO key)", lifecycle.deposit)
+_command("amendments", ev.Amendment, examples.AMENDMENT, CFA, "Record an avenant (CFA key)", amend)
+_command("rupture", ev.Rupture, examples.RUPTURE, CFA, "Record a rupture (CFA key)", lifecycle.rupture)
+_command("post-rupture-training-end", ev.PostRuptureTrainingEnded, examples.POST_RUPTURE_END, CFA,
+         "The apprentice left post-rupture training (CFA key)", lifecycle.end_post_rupture_training)
+_command("completion", ev.Completion, examples.COMPLETION, CFA, "Record the contract's end (CFA key)",
+         lifecycle.complete)
+_command("cancellation", ev.Cancellation, examples.CANCELLATION, CFA, "Cancel before execution (CFA key)",
+         lifecycle.cancel)

@@ -1,0 +1,95 @@
+"""The unit of work the contracts handlers take: what they read and write, as ports (the SQL one is
+adapters/sql_unit_of_work.py, the in-memory one tests/unit/contracts/fakes.py).
+
+``async with uow:`` opens the unit; ``await uow.commit()`` keeps its writes (leaving without
+committing drops them). A unit entered inside another one (a command inside the idempotent POST,
+a signature inside a transaction someone else owns) joins it: the outer one commits."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Awaitable, Callable, Protocol
+
+from services.contracts.domain.lifecycle import Event
+from services.contracts.domain.state import ContractState
+from shared.auth import Principal
+from shared.eventstore.model import RecordedEvent
+
+Change = tuple[ContractState, list[Event]]   # a loaded state and the events to append to it
+
+
+class StreamChanged(Exception):
+    """Another writer appended to a stream since it was loaded: nothing was written."""
+
+
+@dataclass(frozen=True)
+class ContractView:
+    """A contract in the read model (``contracts.contracts``): refreshed with every append."""
+    contract_id: str
+    apprentice_id: str
+    cfa_uai: str
+    cfa_siret: str | None
+    opco: str | None
+    status: str
+    version: int
+    signed_on: date
+    start_date: date
+    planned_end_date: date
+    state: dict[str, Any]
+
+    @classmethod
+    def of(cls, state: ContractState) -> ContractView:
+        t = state.terms
+        return cls(state.contract_id, state.apprentice_id, t["cfa"]["uai"], t["cfa"].get("siret"), t.get("opco"),
+                   state.status, state.version, date.fromisoformat(t["signed_on"]),
+                   date.fromisoformat(t["start_date"]), date.fromisoformat(t["planned_end_date"]), state.as_dict())
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """The listing's filters (None: any). ``cfa`` matches the UAI or the SIRET; dates inclusive."""
+    status: str | None = None
+    opco: str | None = None
+    cfa: str | None = None
+    signed_from: date | None = None
+    signed_to: date | None = None
+
+
+class ContractStreams(Protocol):
+    async def load(self, contract_id: str) -> ContractState | None: ...
+    async def record(self, changes: list[Change], actor: str) -> None: ...
+    # record appends each state's events at its loaded version, all or nothing (StreamChanged when
+    # one moved), applies them to the states and refreshes their views and deadlines
+    async def save(self, state: ContractState) -> None: ...        # its view and deadlines only
+    async def events(self, contract_id: str) -> list[RecordedEvent]: ...
+
+
+class ContractViews(Protocol):
+    async def get(self, contract_id: str) -> ContractView | None: ...
+    async def page(self, principal: Principal, filters: ListFilters, after: tuple[date, str] | None,
+                   limit: int) -> list[ContractView]: ...
+    # page: the contracts the principal may see (shared/tenancy.py), by (signed_on, contract_id),
+    # strictly after ``after``, at most ``limit``
+
+
+class Deadlines(Protocol):
+    async def due(self, today: date, limit: int) -> list[tuple[str, str]]: ...
+    # due: (contract_id, kind) of deadlines past their last day, locked for this unit (others skip them)
+
+
+class Idempotency(Protocol):
+    async def once(self, key_id: str, idempotency_key: str | None, request_hash: str,
+                   action: Callable[[], Awaitable[Any]]) -> Any: ...
+    # once: the action's outcome, claimed in the unit's transaction; the same key again replays the
+    # first outcome without running the action (used by the API around a command)
+
+
+class ContractsUnitOfWork(Protocol):
+    contracts: ContractStreams
+    views: ContractViews
+    deadlines: Deadlines
+    idempotency: Idempotency
+
+    async def __aenter__(self) -> ContractsUnitOfWork: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+    async def commit(self) -> None: ...
