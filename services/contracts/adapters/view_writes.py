@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contracts.adapters.tables import contracts, deadlines
 from services.contracts.application.unit_of_work import ContractView
-from services.contracts.domain.lifecycle import deadlines as running_deadlines
+from services.contracts.domain.deadlines import deadlines as running_deadlines
 from services.contracts.domain.state import ContractState
 from shared.db import delete_many, insert_many
 

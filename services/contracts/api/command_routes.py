@@ -9,16 +9,13 @@ from typing import Annotated, Any, Awaitable, Callable
 from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel
 
-from contract_events import payloads as ev
 from contract_events.signed import ContractTerms
 from services.contracts.api import examples
 from services.contracts.api.dependencies import UnitOfWork, WakeRelay
 from services.contracts.api.headers import IdempotencyKey, IfMatch, parse_if_match
-from services.contracts.application.commands import amend, run_command
+from services.contracts.application.commands import COMMANDS, Command, run_command
 from services.contracts.application.sign import sign_contract
 from services.contracts.application.unit_of_work import ContractsUnitOfWork
-from services.contracts.domain import lifecycle
-from services.contracts.domain.commands import Decision
 from services.contracts.domain.state import ContractState
 from shared.api.idempotency import Outcome, fingerprint, respond
 from shared.auth import CurrentPrincipal, Principal
@@ -64,17 +61,15 @@ async def sign(terms: Annotated[ContractTerms, Body(openapi_examples={"contract"
     return await _idempotent(request, uow, wake_relay, principal, idempotency_key, terms, action)
 
 
-def _command(path: str, model: type[BaseModel], example: dict, roles: tuple[str, ...], summary: str,
-             decide: Callable[[ContractState, Any], list]):
+def _command(path: str, command: Command, summary: str, example: dict) -> None:
     async def endpoint(contract_id: str,
-                       body: Annotated[model, Body(openapi_examples={"example": {"value": example}})],
+                       body: Annotated[command.body, Body(openapi_examples={"example": {"value": example}})],
                        request: Request, principal: CurrentPrincipal, uow: UnitOfWork, wake_relay: WakeRelay,
                        if_match: IfMatch = None, idempotency_key: IdempotencyKey = None):
         expected = parse_if_match(if_match)
 
         async def action() -> Outcome:
-            state = await run_command(uow, principal, contract_id, lambda s: decide(s, body),
-                                      roles=roles, if_match=expected)
+            state = await run_command(uow, principal, contract_id, command, body, if_match=expected)
             return Outcome(200, _state_body(state), {"ETag": f'"{state.version}"'})
         return await _idempotent(request, uow, wake_relay, principal, idempotency_key, body, action)
 
@@ -83,16 +78,15 @@ def _command(path: str, model: type[BaseModel], example: dict, roles: tuple[str,
                 responses={200: STATE_RESPONSE})(endpoint)
 
 
-CFA, OPCO = ("cfa",), ("opco",)
-_command("transmission", ev.Transmission, examples.TRANSMISSION, CFA, "Transmit to the OPCO or DDETS (CFA key)",
-         lifecycle.transmit)
-_command("decision", Decision, examples.DECISION, OPCO, "Record the OPCO's decision (OPCO key)", lifecycle.decide)
-_command("deposit", ev.Deposit, examples.DEPOSIT, OPCO, "Record the deposit (OPCO key)", lifecycle.deposit)
-_command("amendments", ev.Amendment, examples.AMENDMENT, CFA, "Record an avenant (CFA key)", amend)
-_command("rupture", ev.Rupture, examples.RUPTURE, CFA, "Record a rupture (CFA key)", lifecycle.rupture)
-_command("post-rupture-training-end", ev.PostRuptureTrainingEnded, examples.POST_RUPTURE_END, CFA,
-         "The apprentice left post-rupture training (CFA key)", lifecycle.end_post_rupture_training)
-_command("completion", ev.Completion, examples.COMPLETION, CFA, "Record the contract's end (CFA key)",
-         lifecycle.complete)
-_command("cancellation", ev.Cancellation, examples.CANCELLATION, CFA, "Cancel before execution (CFA key)",
-         lifecycle.cancel)
+DOCUMENTED = {   # path: (summary, request example)
+    "transmission": ("Transmit to the OPCO or DDETS (CFA key)", examples.TRANSMISSION),
+    "decision": ("Record the OPCO's decision (OPCO key)", examples.DECISION),
+    "deposit": ("Record the deposit (OPCO key)", examples.DEPOSIT),
+    "amendments": ("Record an avenant (CFA key)", examples.AMENDMENT),
+    "rupture": ("Record a rupture (CFA key)", examples.RUPTURE),
+    "post-rupture-training-end": ("The apprentice left post-rupture training (CFA key)", examples.POST_RUPTURE_END),
+    "completion": ("Record the contract's end (CFA key)", examples.COMPLETION),
+    "cancellation": ("Cancel before execution (CFA key)", examples.CANCELLATION),
+}
+for _path, _cmd in COMMANDS.items():
+    _command(_path, _cmd, *DOCUMENTED[_path])

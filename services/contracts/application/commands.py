@@ -1,8 +1,12 @@
-"""Running a command on one contract: load its stream, check who may act, check If-Match,
-decide, append at the loaded version (retrying on a concurrent write), refresh the views."""
+"""The lifecycle commands (``COMMANDS``: body, roles, decision) and running one on a contract:
+load its stream, check who may act, check If-Match, decide, append at the loaded version
+(retrying on a concurrent write), refresh the views."""
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from pydantic import BaseModel
 
 from contract_events import payloads as ev
 from services.contracts.application.authorization import require_role, visible
@@ -10,6 +14,7 @@ from services.contracts.application.errors import broken, concurrent_update, inv
 from services.contracts.application.sign import references
 from services.contracts.application.unit_of_work import ContractsUnitOfWork, StreamChanged
 from services.contracts.domain import lifecycle
+from services.contracts.domain.commands import Decision
 from services.contracts.domain.lifecycle import Event, NotNow, RulesBroken
 from services.contracts.domain.rules import Context
 from services.contracts.domain.state import ContractState
@@ -19,6 +24,31 @@ from shared.auth import Principal
 RETRIES = 3
 
 
+@dataclass(frozen=True)
+class Command:
+    body: type[BaseModel]
+    roles: tuple[str, ...]
+    decide: Callable[[ContractState, Any], list[Event]]
+
+
+def amend(state: ContractState, body: ev.Amendment) -> list[Event]:
+    """An avenant, checked against the reference tables like a signature."""
+    return lifecycle.amend(state, body, references(), Context())
+
+
+CFA, OPCO = ("cfa",), ("opco",)
+COMMANDS: dict[str, Command] = {   # by the path of their route, in the order of the API document
+    "transmission": Command(ev.Transmission, CFA, lifecycle.transmit),
+    "decision": Command(Decision, OPCO, lifecycle.decide),
+    "deposit": Command(ev.Deposit, OPCO, lifecycle.deposit),
+    "amendments": Command(ev.Amendment, CFA, amend),
+    "rupture": Command(ev.Rupture, CFA, lifecycle.rupture),
+    "post-rupture-training-end": Command(ev.PostRuptureTrainingEnded, CFA, lifecycle.end_post_rupture_training),
+    "completion": Command(ev.Completion, CFA, lifecycle.complete),
+    "cancellation": Command(ev.Cancellation, CFA, lifecycle.cancel),
+}
+
+
 async def load_visible(uow: ContractsUnitOfWork, principal: Principal, contract_id: str) -> ContractState:
     state = await uow.contracts.load(contract_id)
     if state is None or not visible(principal, state):
@@ -26,19 +56,18 @@ async def load_visible(uow: ContractsUnitOfWork, principal: Principal, contract_
     return state
 
 
-async def run_command(uow: ContractsUnitOfWork, principal: Principal, contract_id: str,
-                      decide: Callable[[ContractState], list[Event]], *, roles: tuple[str, ...],
-                      if_match: int | None) -> ContractState:
+async def run_command(uow: ContractsUnitOfWork, principal: Principal, contract_id: str, command: Command,
+                      body: BaseModel, *, if_match: int | None = None) -> ContractState:
     """The contract after the command; raises NotFound, Forbidden, Stale (If-Match), Conflict
     (the state does not fit, or the contract kept changing) or Refused (the data breaks a rule)."""
     async with uow:
         for _ in range(RETRIES):
             state = await load_visible(uow, principal, contract_id)
-            require_role(principal, *roles)
+            require_role(principal, *command.roles)
             if if_match is not None and if_match != state.version:
                 raise stale(if_match, state.version)
             try:
-                events = decide(state)
+                events = command.decide(state, body)
             except NotNow as exc:
                 raise invalid_transition(exc, state) from None
             except RulesBroken as exc:
@@ -57,8 +86,3 @@ async def run_command(uow: ContractsUnitOfWork, principal: Principal, contract_i
 async def _version(uow: ContractsUnitOfWork, contract_id: str) -> int:
     state = await uow.contracts.load(contract_id)
     return state.version if state else 0
-
-
-def amend(state: ContractState, body: ev.Amendment) -> list[Event]:
-    """An avenant, checked against the reference tables like a signature."""
-    return lifecycle.amend(state, body, references(), Context())

@@ -13,7 +13,7 @@ from typing import Callable
 import structlog
 
 from services.contracts.application.unit_of_work import ContractsUnitOfWork, StreamChanged
-from services.contracts.domain.lifecycle import fire
+from services.contracts.domain.deadlines import fire
 
 log = structlog.get_logger("scheduler")
 ACTOR = "scheduler"

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Awaitable, Callable, Protocol
 
-from services.contracts.domain.lifecycle import Event
-from services.contracts.domain.state import ContractState
+from services.contracts.domain.state import ContractState, Event
 from shared.auth import Principal
 from shared.eventstore.model import RecordedEvent
 

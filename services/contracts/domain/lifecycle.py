@@ -1,25 +1,22 @@
-"""What each command does to a contract (pure): the events it emits, or why it cannot.
+"""What each command does to a contract (pure): the events it emits, or why it cannot (the
+deadlines that raise events by themselves are in deadlines.py).
 
 ``NotNow`` means the command does not fit the contract's state (409, nothing written);
 ``RulesBroken`` means the command's data breaks a rule (422)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from pydantic import ValidationError
 
 from contract_events import payloads as ev
-from services.contracts.domain.calendar import add_working_days
 from services.contracts.domain.commands import Decision
 from contract_events.signed import ContractTerms
-from services.contracts.domain.legal import DECISION_DAYS, RUPTURE_DAYS_BEFORE_START, TRANSMISSION_WORKING_DAYS
+from services.contracts.domain.legal import RUPTURE_DAYS_BEFORE_START
 from services.contracts.domain.rules import Context, References, Violation, check_contract
-from services.contracts.domain.state import ContractState
+from services.contracts.domain.state import ContractState, Event
 from kernel.legal import POST_RUPTURE_MONTHS
 from kernel.months import add_months
-
-Event = tuple[str, dict[str, Any]]
 
 
 class NotNow(Exception):
@@ -166,33 +163,4 @@ def successor_context(previous: ContractState, terms: ContractTerms) -> Context:
 def rehired(previous: ContractState, new_contract_id: str, signed_on: date, opco: str | None) -> Event:
     data = ev.Rehired(new_contract_id=new_contract_id, signed_on=signed_on, opco=opco)
     return ("contract.rehired", ev.event_data(previous.contract_id, data))
-
-
-# -- deadlines ----------------------------------------------------------------------------------
-def transmission_due(s: ContractState) -> date:
-    return add_working_days(date.fromisoformat(s.terms["start_date"]), TRANSMISSION_WORKING_DAYS)
-
-
-def decision_due(s: ContractState) -> date:
-    return date.fromisoformat(s.file_complete_on) + timedelta(days=DECISION_DAYS)
-
-
-def deadlines(s: ContractState) -> dict[str, date | None]:
-    """The deadlines a contract in this state has running (None: none of that kind)."""
-    live = s.status not in ("ruptured", "completed", "cancelled")
-    transmission = transmission_due(s) if live and s.needs_transmission and not s.transmission_overdue else None
-    waiting = live and s.file_complete_on and not s.needs_transmission and s.funding is None \
-        and not s.instruction_extended
-    return {"transmission": transmission, "decision": decision_due(s) if waiting else None}
-
-
-def fire(s: ContractState, kind: str, today: date) -> list[Event]:
-    """The event a due deadline raises, if it still applies on ``today`` (after its last day)."""
-    due = deadlines(s).get(kind)
-    if due is None or today <= due:
-        return []
-    if kind == "transmission":
-        return [("contract.transmission_overdue", {"contract_id": s.contract_id, "deadline_on": due.isoformat()})]
-    outcome = "contract.funding_implicitly_accepted" if s.public_sector else "contract.funding_implicitly_rejected"
-    return [(outcome, {"contract_id": s.contract_id, "deadline_on": due.isoformat()})]
 

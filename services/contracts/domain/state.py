@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+Event = tuple[str, dict[str, Any]]   # (type, data): what a stream holds and a command emits
+
 
 @dataclass
 class ContractState:
