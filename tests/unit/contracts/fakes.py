@@ -1,0 +1,144 @@
+"""In-memory stand-ins for the contracts unit of work's ports (application/unit_of_work.py): the
+same behaviour as the SQL adapters, on lists and dicts. A unit left without committing restores
+what it found; a unit entered inside another joins it."""
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timezone
+from typing import Awaitable, Callable
+
+from services.contracts.application.unit_of_work import Change, ContractView, ListFilters, StreamChanged
+from services.contracts.domain.deadlines import deadlines as running_deadlines
+from services.contracts.domain.state import ContractState, apply, fold
+from shared.api.idempotency import Outcome
+from shared.api.problems import Problem
+from shared.auth import Principal
+from shared.eventstore.model import RecordedEvent
+from shared.tenancy import can_see
+
+
+@dataclass
+class Tables:
+    streams: dict[str, list[RecordedEvent]] = field(default_factory=dict)
+    views: dict[str, ContractView] = field(default_factory=dict)
+    deadlines: dict[tuple[str, str], date] = field(default_factory=dict)         # (contract, kind) -> due on
+    answers: dict[tuple[str, str], tuple[str, Outcome]] = field(default_factory=dict)  # (key id, key) -> (hash, outcome)
+    position: int = 0
+
+
+class FakeContractStreams:
+    def __init__(self, t: Tables):
+        self.t = t
+        self.meanwhile: list[Callable[[], Awaitable[None]]] = []   # other writers, one before each record
+
+    async def load(self, contract_id):
+        events = self.t.streams.get(contract_id)
+        return fold(contract_id, ((e.type, e.data) for e in events)) if events else None
+
+    async def record(self, changes: list[Change], actor):
+        if self.meanwhile:
+            await self.meanwhile.pop(0)()
+        for state, _ in changes:       # all or nothing, like the append function
+            if len(self.t.streams.get(state.contract_id, [])) != state.version:
+                raise StreamChanged(state.contract_id)
+        for state, evts in changes:
+            key = state.terms["apprentice"]["id"] if state.terms else evts[0][1]["apprentice"]["id"]
+            stream = self.t.streams.setdefault(state.contract_id, [])
+            for event_type, data in evts:
+                self.t.position += 1
+                stream.append(RecordedEvent(self.t.position, self.t.position, state.contract_id, len(stream) + 1,
+                                            uuid.uuid4(), event_type, 1, copy.deepcopy(data),
+                                            {"partitionkey": key, "actor": actor}, datetime.now(timezone.utc)))
+        for state, evts in changes:
+            for event_type, data in evts:
+                apply(state, event_type, data)
+            await self.save(state)
+
+    async def save(self, state: ContractState):
+        self.t.views[state.contract_id] = ContractView.of(copy.deepcopy(state))
+        for kind, due_on in running_deadlines(state).items():
+            if due_on is None:
+                self.t.deadlines.pop((state.contract_id, kind), None)
+            else:
+                self.t.deadlines[(state.contract_id, kind)] = due_on
+
+    async def events(self, contract_id):
+        return list(self.t.streams.get(contract_id, []))
+
+
+class FakeContractViews:
+    def __init__(self, t: Tables):
+        self.t = t
+
+    async def get(self, contract_id):
+        return self.t.views.get(contract_id)
+
+    async def page(self, principal: Principal, f: ListFilters, after, limit):
+        def kept(v: ContractView) -> bool:
+            return (can_see(principal, v.cfa_uai, v.cfa_siret, v.opco)
+                    and f.status in (None, v.status) and f.opco in (None, v.opco)
+                    and f.cfa in (None, v.cfa_uai, v.cfa_siret)
+                    and (f.signed_from is None or v.signed_on >= f.signed_from)
+                    and (f.signed_to is None or v.signed_on <= f.signed_to)
+                    and (after is None or (v.signed_on, v.contract_id) > after))
+        return sorted(filter(kept, self.t.views.values()), key=lambda v: (v.signed_on, v.contract_id))[:limit]
+
+
+class FakeDeadlines:
+    def __init__(self, t: Tables):
+        self.t = t
+
+    async def due(self, today, limit):
+        due = sorted((on, key) for key, on in self.t.deadlines.items() if on < today)
+        return [key for _, key in due][:limit]
+
+
+class FakeIdempotency:
+    """shared/api/idempotency.once on a dict: the key is claimed with the unit's writes."""
+
+    def __init__(self, t: Tables):
+        self.t = t
+
+    async def once(self, key_id, idempotency_key, request_hash, action):
+        if idempotency_key is None:
+            return await action()
+        if not 1 <= len(idempotency_key) <= 200:
+            raise Problem(422, "invalid-idempotency-key", "Invalid Idempotency-Key", "Use 1 to 200 characters.")
+        stored = self.t.answers.get((key_id, idempotency_key))
+        if stored is not None:
+            if stored[0] != request_hash:
+                raise Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
+                              "This Idempotency-Key was used with another request body.")
+            return replace(stored[1], replayed=True)
+        outcome = await action()
+        self.t.answers[(key_id, idempotency_key)] = (request_hash, outcome)
+        return outcome
+
+
+class FakeUnitOfWork:
+    def __init__(self, tables: Tables | None = None):
+        self.tables = tables or Tables()
+        self.commits, self._depth, self._found = 0, 0, None
+        self.contracts = FakeContractStreams(self.tables)
+        self.views = FakeContractViews(self.tables)
+        self.deadlines = FakeDeadlines(self.tables)
+        self.idempotency = FakeIdempotency(self.tables)
+
+    async def __aenter__(self):
+        if self._depth == 0:
+            self._found = copy.deepcopy(vars(self.tables))
+        self._depth += 1
+        return self
+
+    async def __aexit__(self, *exc):
+        self._depth -= 1
+        if self._depth == 0 and self._found is not None:   # not committed: as it was
+            vars(self.tables).update(self._found)
+            self._found = None
+
+    async def commit(self):
+        if self._depth == 1:
+            self.commits += 1
+            self._found = None
