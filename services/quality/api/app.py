@@ -1,14 +1,14 @@
 """The quality service: Qualiopi indicators 30-32 evidence, analytics from contract events, the
-dashboard."""
+dashboard (docs/quality.md). Composition: routers, the contract events consumer, the clock."""
 from __future__ import annotations
 
 import asyncio
 
 from fastapi import FastAPI
 
-from services.quality.adapters.tables import SCHEMA
-from services.quality.api import dashboard, records
-from services.quality.application.projection import QualityProjection
+from services.quality.adapters.contract_projection import QualityProjection
+from services.quality.adapters.quality_tables import SCHEMA
+from services.quality.api import absence_routes, dashboard_routes, login_pages, record_routes
 from shared.api.app import build_app
 from shared.api.feed import feed_router
 from shared.clock import SystemClock
@@ -31,9 +31,10 @@ async def contract_events_consumer(app: FastAPI, stop: asyncio.Event) -> None:
 
 def create_app(settings: Settings | None = None, clock=None) -> FastAPI:
     app = build_app("quality", settings or get_settings(),
-                    [records.router, dashboard.router, feed_router(EventStore(SCHEMA), SOURCE)],
-                    workers=[contract_events_consumer], uploads={"/login": {dashboard.FORM}},
+                    [record_routes.router, absence_routes.router, dashboard_routes.router,
+                     feed_router(EventStore(SCHEMA), SOURCE)],
+                    workers=[contract_events_consumer], uploads={"/login": {login_pages.FORM}},
                     description="Qualiopi indicators 30-32 evidence for CFAs.")
-    app.include_router(dashboard.pages_router)
+    app.include_router(login_pages.pages_router)
     app.state.clock = clock or SystemClock()
     return app

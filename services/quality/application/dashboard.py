@@ -1,45 +1,32 @@
-"""The CFA's tableau de bord: what needs attention first, then the figures (one function, used by
-the JSON endpoint, the page, the council agenda and the audit pack)."""
+"""The CFA's tableau de bord (docs/quality.md, *Dashboard*): what needs attention first, then the
+figures (one board, used by the JSON endpoint, the page, the council agenda and the audit pack)."""
 from __future__ import annotations
 
 from collections import Counter
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from services.quality.adapters.tables import absences, records
-from services.quality.application.projection import cfa_contracts
+from contract_events.facts import ContractFacts, fold_facts
 from services.quality.application.recording import record_body
+from services.quality.application.unit_of_work import QualityUnitOfWork
 from services.quality.domain import analytics as a
 from services.quality.domain.council import agenda
 
 
-async def _records(conn: AsyncConnection, cfa: str, start: date | None, end: date | None) -> list[dict]:
-    q = select(records).where(records.c.cfa == cfa)
-    if start:
-        q = q.where(records.c.occurred_on >= start)
-    if end:
-        q = q.where(records.c.occurred_on <= end)
-    return [record_body(r) for r in await conn.execute(q.order_by(records.c.occurred_on, records.c.record_id))]
-
-
-async def build(conn: AsyncConnection, cfa: str, today: date, start: date | None = None,
+async def build(uow: QualityUnitOfWork, cfa: str, today: date, start: date | None = None,
                 end: date | None = None) -> dict:
-    items = await _records(conn, cfa, start, end)
+    """The board from the unit's reads (records and absences of the period, all the CFA's contracts)."""
     by_kind: dict[str, list[dict]] = {}
-    for item in items:
-        by_kind.setdefault(item["record_type"], []).append(item)
-    contracts = await cfa_contracts(conn, cfa)
-    facts = list(contracts.values())
-    q = select(absences).where(absences.c.cfa == cfa)
-    if start:
-        q = q.where(absences.c.day >= start)
-    if end:
-        q = q.where(absences.c.day <= end)
-    absence_rows = [{"apprentice_id": r.apprentice_id, "group": r.grp, "hours": r.hours, "justified": r.justified}
-                    for r in await conn.execute(q)]
+    for item in await uow.records.of_cfa(cfa, start, end):
+        by_kind.setdefault(item.kind, []).append(record_body(item))
+    facts = list(fold_facts(await uow.contract_events.of_cfa(cfa)).values())
+    absence_rows = [{"apprentice_id": x.apprentice_id, "group": x.group, "hours": x.hours, "justified": x.justified}
+                    for x in await uow.absences.of_cfa(cfa, start, end)]
+    return assemble(cfa, today, start, end, by_kind, facts, absence_rows)
 
+
+def assemble(cfa: str, today: date, start: date | None, end: date | None, by_kind: dict[str, list[dict]],
+             facts: list[ContractFacts], absence_rows: list[dict]) -> dict:
+    """The board from the records by kind (API bodies), the contracts' facts and the absences."""
     incidents = sorted(by_kind.get("incident", []), key=lambda i: (i["status"] != "to_signal", i["occurred_on"]))
     complaints = by_kind.get("complaint", [])
     measures = by_kind.get("measure", [])

@@ -1,5 +1,5 @@
-"""Recording quality evidence: each command appends its event to the record's stream and updates
-the record, in one transaction."""
+"""Recording quality evidence (docs/quality.md, *Records*): each command appends its event to the
+record's stream and updates the record, in one unit of work."""
 from __future__ import annotations
 
 import uuid
@@ -8,19 +8,12 @@ from datetime import date
 from typing import Any, Iterable
 
 from pydantic import BaseModel
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.errors import Conflict, NotFound, Refused
-from services.quality.adapters.tables import SCHEMA, absences, records
+from services.quality.application.authorization import cfa_of
+from services.quality.application.unit_of_work import QualityRecord, QualityUnitOfWork, StreamChanged, StreamEvent
 from services.quality.domain import records as r
-from shared.api.idempotency import Outcome
-from shared.auth import Principal, require_role
-from shared.eventstore.model import ConcurrencyConflict, NewEvent, StreamAppend
-from shared.eventstore.store import EventStore
-
-store = EventStore(SCHEMA)
+from shared.auth import Principal
 
 
 @dataclass(frozen=True)
@@ -51,7 +44,8 @@ STEPS = {
 }
 
 
-def record_body(row) -> dict[str, Any]:
+def record_body(row: QualityRecord) -> dict[str, Any]:
+    """A record as the API shows it."""
     return {**row.data, "id": row.record_id, "record_type": row.kind, "status": row.status,
             "occurred_on": row.occurred_on.isoformat(), "version": row.version, "history": row.history}
 
@@ -81,78 +75,54 @@ def not_in_future(body: BaseModel, today: date) -> None:
         raise Refused("validation-error", "The request is not valid", "See errors.", errors=errors)
 
 
-def _cfa(principal: Principal) -> str:
-    require_role(principal, "cfa")
-    return principal.org
-
-
-async def _append(conn: AsyncConnection, stream: str, version: int, event: str, data: dict, actor: str, cfa: str):
+async def _append(uow: QualityUnitOfWork, cfa: str, actor: str, event: StreamEvent) -> None:
     try:
-        await store.append(conn, [StreamAppend(stream, version, [NewEvent(event, data, metadata={
-            "partitionkey": cfa, "actor": actor})])])
-    except ConcurrencyConflict:
+        await uow.events.append(cfa, actor, [event])
+    except StreamChanged:
         raise Conflict("concurrent-update", "Concurrent update", "The record changed meanwhile; retry.") from None
 
 
-async def create(conn: AsyncConnection, principal: Principal, collection: str, body: BaseModel,
-                 today: date) -> Outcome:
-    cfa, kind = _cfa(principal), KINDS[collection]
+async def create_record(uow: QualityUnitOfWork, principal: Principal, collection: str, body: BaseModel,
+                        today: date) -> dict[str, Any]:
+    """The record as stored (its body); the event ``<kind>.<created>`` opens its stream."""
+    cfa, kind = cfa_of(principal), KINDS[collection]
     not_in_future(body, today)
     record_id = str(uuid.uuid4())
     data = body.model_dump(mode="json", by_alias=True, exclude_none=True)
-    await _append(conn, f"{kind.name}-{record_id}", 0, kind.event, {"id": record_id, "cfa": cfa, **data},
-                  principal.key_id, cfa)
-    occurred = date.fromisoformat(data[kind.date_field])
-    row = (await conn.execute(insert(records).values(
-        record_id=record_id, cfa=cfa, kind=kind.name, status=kind.status, occurred_on=occurred, data=data,
-        history=[], version=1).returning(*records.c))).first()
-    return Outcome(201, record_body(row), {"Location": f"/v1/quality/{collection}/{record_id}"})
+    async with uow:
+        await _append(uow, cfa, principal.key_id,
+                      StreamEvent(f"{kind.name}-{record_id}", 0, kind.event, {"id": record_id, "cfa": cfa, **data}))
+        stored = await uow.records.add(QualityRecord(record_id, cfa, kind.name, kind.status,
+                                                     date.fromisoformat(data[kind.date_field]), data, [], 1))
+        await uow.commit()
+    return record_body(stored)
 
 
-async def step(conn: AsyncConnection, principal: Principal, collection: str, step_name: str, record_id: str,
-               body: BaseModel, today: date) -> Outcome:
-    cfa, kind = _cfa(principal), KINDS[collection]
+async def take_step(uow: QualityUnitOfWork, principal: Principal, collection: str, step_name: str, record_id: str,
+                    body: BaseModel, today: date) -> dict[str, Any]:
+    """The record after the step (409 ``invalid-transition`` from a status the step does not
+    leave, 422 ``before_record`` for a step dated before the record)."""
+    cfa, kind = cfa_of(principal), KINDS[collection]
     not_in_future(body, today)
-    row = (await conn.execute(select(records).where(records.c.record_id == record_id, records.c.kind == kind.name,
-                                                    records.c.cfa == cfa).with_for_update())).first()
-    if row is None:
-        raise NotFound(kind.name)
-    allowed, event, status, date_field = STEPS[(collection, step_name)]
-    data = body.model_dump(mode="json", exclude_none=True)
-    if step_name == "update":
-        status = data["status"]
-        event = "measure.closed" if status in ("done", "abandoned") else event
-    if row.status not in allowed:
-        raise Conflict("invalid-transition", "The step does not fit the record's state",
-                       f"The {kind.name} is {row.status}.", current_state={"status": row.status, "version": row.version})
-    if date.fromisoformat(data[date_field]) < row.occurred_on:
-        raise Refused("validation-error", "The request is not valid", "See errors.",
-                      errors=[{"field": date_field, "code": "before_record", "message": "Dated before the record."}])
-    await _append(conn, f"{kind.name}-{record_id}", row.version, event, {"id": record_id, **data}, principal.key_id, cfa)
-    history = list(row.history) + [{"event": event, **data}]
-    updated = (await conn.execute(records.update().where(records.c.record_id == record_id).values(
-        status=status, history=history, version=row.version + 1).returning(*records.c))).first()
-    return Outcome(200, record_body(updated), {"ETag": f'"{updated.version}"'})
-
-
-async def record_absences(conn: AsyncConnection, principal: Principal, body: r.Absence | r.AbsenceBatch,
-                          today: date) -> Outcome:
-    """Idempotent by the ERP's record id: a record already known is neither re-recorded nor changed.
-    A batch with an absence dated after today is refused whole."""
-    cfa = _cfa(principal)
-    not_in_future(body, today)
-    batch = body.absences if isinstance(body, r.AbsenceBatch) else [body]
-    unique = {a.erp_record_id: a for a in batch}
-    rows = [dict(cfa=cfa, erp_record_id=a.erp_record_id, apprentice_id=a.apprentice_id, grp=a.group, day=a.day,
-                 hours=a.hours, justified=a.justified) for a in unique.values()]
-    new: list[str] = []
-    for i in range(0, len(rows), 4000):
-        result = await conn.execute(insert(absences).values(rows[i:i + 4000]).on_conflict_do_nothing()
-                                    .returning(absences.c.erp_record_id))
-        new += [x[0] for x in result]
-    if new:
-        await store.append(conn, [StreamAppend(f"absence-{cfa}-{erp}", 0, [NewEvent(
-            "absence.recorded", {"cfa": cfa, **unique[erp].model_dump(mode="json", exclude_none=True)},
-            metadata={"partitionkey": cfa, "actor": principal.key_id})]) for erp in new])
-    return Outcome(201 if new else 200, {"recorded": len(new), "already_recorded": len(unique) - len(new),
-                                         "duplicates_in_request": len(batch) - len(unique)})
+    async with uow:
+        row = await uow.records.get(cfa, kind.name, record_id, lock=True)
+        if row is None:
+            raise NotFound(kind.name)
+        allowed, event, status, date_field = STEPS[(collection, step_name)]
+        data = body.model_dump(mode="json", exclude_none=True)
+        if step_name == "update":
+            status = data["status"]
+            event = "measure.closed" if status in ("done", "abandoned") else event
+        if row.status not in allowed:
+            raise Conflict("invalid-transition", "The step does not fit the record's state",
+                           f"The {kind.name} is {row.status}.",
+                           current_state={"status": row.status, "version": row.version})
+        if date.fromisoformat(data[date_field]) < row.occurred_on:
+            raise Refused("validation-error", "The request is not valid", "See errors.", errors=[
+                {"field": date_field, "code": "before_record", "message": "Dated before the record."}])
+        await _append(uow, cfa, principal.key_id,
+                      StreamEvent(f"{kind.name}-{record_id}", row.version, event, {"id": record_id, **data}))
+        updated = await uow.records.update(record_id, status, list(row.history) + [{"event": event, **data}],
+                                           row.version + 1)
+        await uow.commit()
+    return record_body(updated)

@@ -1,4 +1,4 @@
-"""What a CFA records for Qualiopi indicators 30 to 32 (quality.md). Each command is an event of
+"""What a CFA records for Qualiopi indicators 30 to 32 (docs/quality.md). Each command is an event of
 the quality store; unknown fields are refused."""
 from __future__ import annotations
 

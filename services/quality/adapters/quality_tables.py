@@ -1,4 +1,5 @@
-"""Quality tables."""
+"""The quality schema's tables (SQLAlchemy Core): records, absences, the contract events received,
+the dashboard's sessions. See docs/quality.md."""
 from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, Numeric, Table, Text,
                         func, text)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
