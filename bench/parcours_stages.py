@@ -15,7 +15,8 @@ import asyncpg
 from sqlalchemy import text
 
 from bench.environment import Database, Services, peak_memory
-from services.contracts.adapters.unit_of_work import ContractsUnitOfWork, store
+from services.contracts.adapters.contract_streams import store
+from services.contracts.adapters.sql_unit_of_work import SqlUnitOfWork
 from services.contracts.application.sign import sign_contract
 from contract_events.signed import ContractTerms
 from services.financing.application.simulate import simulate
@@ -129,7 +130,7 @@ async def sign_commands(db: Database, writers: int, commands: int, run: str) -> 
     try:
         async def one(i: int):
             async with engine.begin() as conn:
-                await sign_contract(ContractsUnitOfWork(conn), terms[i], principal)
+                await sign_contract(SqlUnitOfWork.joining(conn), terms[i], principal)
         return await _writers(writers, commands, one)
     finally:
         await engine.dispose()

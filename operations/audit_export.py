@@ -12,8 +12,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contracts.adapters.tables import contracts as contracts_view
-from services.contracts.adapters.unit_of_work import store
-from services.contracts.api.contracts import SOURCE
+from services.contracts.adapters.contract_streams import store
+from services.contracts.api.event_source import SOURCE
 from services.financing.adapters.referential import load_referential
 from services.financing.domain.engine import compute
 from shared.envelope import to_cloudevent

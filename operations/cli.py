@@ -93,8 +93,8 @@ def demo_load():
 @relay.command("run")
 def relay_run(until_idle: bool = typer.Option(False, help="stop once everything is published")):
     """Run the contracts outbox relay in this process."""
-    from services.contracts.adapters.unit_of_work import store
-    from services.contracts.api.contracts import SOURCE
+    from services.contracts.adapters.contract_streams import store
+    from services.contracts.api.event_source import SOURCE
     from shared.db import make_engine
     from shared.messaging.relay import OutboxRelay, make_producer
     from shared.messaging.topics import CONTRACT_EVENTS, ensure_topics

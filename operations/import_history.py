@@ -16,7 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.contracts.adapters.tables import SCHEMA
-from services.contracts.adapters.unit_of_work import save_views, store
+from services.contracts.adapters.contract_streams import store
+from services.contracts.adapters.view_writes import save_views
 from services.contracts.domain.state import ContractState, apply, fold
 from operations.history_file import FileEvent, read
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 from sqlalchemy import text
 
-from services.contracts.adapters.unit_of_work import store
+from services.contracts.adapters.contract_streams import store
 from services.financing.adapters.financing_projection import FinancingProjection
 from operations.history_generator import generate
 from operations.projections import FINANCING

@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from services.contracts.adapters.contract_streams import store
 from services.contracts.adapters.deadline_scheduler import tick
 from services.contracts.api import schemas
-from services.contracts.api.contracts import SOURCE, router
+from services.contracts.api.contracts import router
+from services.contracts.api.event_source import SOURCE
 from shared.api.app import build_app
 from shared.api.feed import feed_router
 from shared.clock import SystemClock

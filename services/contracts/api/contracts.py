@@ -1,14 +1,12 @@
 """The contracts resource: the command routes (sign, every lifecycle command) then the reading
-routes, in that order in the OpenAPI document; and the CloudEvents source (operations/ imports it
-from here)."""
+routes, in that order in the OpenAPI document."""
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from services.contracts.api import command_routes, contract_routes
-from services.contracts.api.event_source import SOURCE
 
-__all__ = ["SOURCE", "router"]
+__all__ = ["router"]
 
 router = APIRouter()
 router.include_router(command_routes.router)
