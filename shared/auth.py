@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
@@ -14,10 +13,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Column, DateTime, MetaData, Table, Text, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kernel.access import ROLES, Principal, require_role  # noqa: F401 (the API's names for them)
 from shared.api.problems import Problem
 
 Role = Literal["cfa", "opco", "ops"]
-ROLES = ("cfa", "opco", "ops")
 PREFIX = "prc_"
 _md = MetaData(schema="auth")
 api_keys = Table("api_keys", _md,
@@ -29,12 +28,6 @@ api_keys = Table("api_keys", _md,
                  Column("created_at", DateTime(timezone=True), server_default=func.now()),
                  Column("revoked_at", DateTime(timezone=True)))
 
-
-@dataclass(frozen=True)
-class Principal:
-    key_id: str
-    role: str
-    org: str
 
 
 def _hash(raw: str) -> str:
@@ -103,11 +96,6 @@ async def current_principal(request: Request,
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
-
-def require_role(principal: Principal, *roles: str) -> None:
-    if principal.role not in roles:
-        raise Problem(403, "forbidden-role", "Forbidden",
-                      f"This action needs a {' or '.join(roles)} key; this key's role is {principal.role}.")
 
 
 async def cfa_principal(principal: CurrentPrincipal) -> Principal:

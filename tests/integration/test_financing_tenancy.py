@@ -1,5 +1,5 @@
 """A CFA key issued for the CFA's SIRET (`parcours keys create --role cfa --org <SIRET>`) sees in
-financing what the rule says (shared/tenancy.py: UAI or SIRET): its contracts' funding, handover
+financing what the rule says (kernel/access.py: UAI or SIRET): its contracts' funding, handover
 and commitment lines, now and as of a moment; another CFA's SIRET sees none of them."""
 from dataclasses import replace
 from datetime import datetime, timezone

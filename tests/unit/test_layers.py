@@ -58,3 +58,22 @@ def test_the_published_language_and_the_kernel_are_pure(package):
     paths = sorted((ROOT / package).rglob("*.py"))
     assert offending(paths, DRIVERS + FRAMEWORKS) == []
     assert [f"{p.relative_to(ROOT)}: {n}" for p in paths for n in imports(p) if n.startswith("services")] == []
+
+
+PURE_SHARED = ("shared.types", "shared.eventstore.model")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("layer", ["domain", "application"])
+def test_domain_and_application_take_from_shared_only_its_pure_modules(service, layer):
+    """A direct import is not enough: shared.auth, for one, pulls FastAPI and SQLAlchemy in. The
+    caller, its role and the tenancy rule are kernel/access.py."""
+    found = [f"{p.relative_to(ROOT)}: {name}" for p in sources(service, layer) for name in sorted(imports(p))
+             if name.startswith("shared") and name not in PURE_SHARED]
+    assert found == []
+
+
+@pytest.mark.parametrize("module", PURE_SHARED)
+def test_the_pure_shared_modules_stay_pure(module):
+    path = ROOT / (module.replace(".", "/") + ".py")
+    assert offending([path], DRIVERS + FRAMEWORKS) == []

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.contracts.adapters.tables import contracts
 from services.contracts.application.unit_of_work import ContractView, ListFilters
 from shared.auth import Principal
-from shared.tenancy import matched_by
+from kernel.access import matched_by
 
 c = contracts.c
 COLUMNS = [c[name] for name in ContractView.__dataclass_fields__]

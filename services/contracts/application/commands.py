@@ -9,7 +9,7 @@ from typing import Any, Callable
 from pydantic import BaseModel
 
 from contract_events import payloads as ev
-from services.contracts.application.authorization import require_role, visible
+from services.contracts.application.authorization import visible
 from services.contracts.application.errors import broken, concurrent_update, invalid_transition, stale
 from services.contracts.application.sign import references
 from services.contracts.application.unit_of_work import ContractsUnitOfWork, StreamChanged
@@ -19,7 +19,7 @@ from services.contracts.domain.lifecycle import Event, NotNow, RulesBroken
 from services.contracts.domain.rules import Context
 from services.contracts.domain.state import ContractState
 from kernel.errors import NotFound
-from shared.auth import Principal
+from kernel.access import Principal, require_role
 
 RETRIES = 3
 

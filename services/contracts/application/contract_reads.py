@@ -1,5 +1,5 @@
 """What a key may read: one contract from the read model, its stream, and the listing, each under
-the tenancy rule (shared/tenancy.py); another tenant's contract is not found."""
+the tenancy rule (kernel/access.py); another tenant's contract is not found."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,9 +7,9 @@ from datetime import date
 
 from services.contracts.application.unit_of_work import ContractsUnitOfWork, ContractView, ListFilters
 from kernel.errors import NotFound
-from shared.auth import Principal
+from kernel.access import Principal
 from shared.eventstore.model import RecordedEvent
-from shared.tenancy import can_see
+from kernel.access import can_see
 
 
 @dataclass(frozen=True)

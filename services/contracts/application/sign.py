@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from contract_events.signed import ContractTerms
-from services.contracts.application.authorization import require_role, visible
+from services.contracts.application.authorization import visible
 from services.contracts.application.errors import broken, concurrent_update, invalid_transition, rules_refused
 from services.contracts.application.unit_of_work import ContractsUnitOfWork, StreamChanged
 from services.contracts.domain.lifecycle import NotNow, RulesBroken, rehired, successor_context
@@ -13,7 +13,7 @@ from services.contracts.domain.rules import Context, References, check_contract
 from services.contracts.domain.state import ContractState
 from kernel.errors import Forbidden
 from kernel.reference.tables import idcc_opco, remuneration_grid, smic_history
-from shared.auth import Principal
+from kernel.access import Principal, require_role
 
 UNKNOWN_PREVIOUS = {"field": "previous_contract_id", "code": "unknown_contract",
                     "message": "No such contract of this CFA."}

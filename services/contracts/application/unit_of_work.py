@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any, Awaitable, Callable, Protocol
 
 from services.contracts.domain.state import ContractState, Event
-from shared.auth import Principal
+from kernel.access import Principal
 from shared.eventstore.model import RecordedEvent
 
 Change = tuple[ContractState, list[Event]]   # a loaded state and the events to append to it
@@ -67,7 +67,7 @@ class ContractViews(Protocol):
     async def get(self, contract_id: str) -> ContractView | None: ...
     async def page(self, principal: Principal, filters: ListFilters, after: tuple[date, str] | None,
                    limit: int) -> list[ContractView]: ...
-    # page: the contracts the principal may see (shared/tenancy.py), by (signed_on, contract_id),
+    # page: the contracts the principal may see (kernel/access.py), by (signed_on, contract_id),
     # strictly after ``after``, at most ``limit``
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Protocol
 from fastapi import Depends, Request
 
 from services.financing.adapters.sql_unit_of_work import SqlUnitOfWork
-from services.financing.application.authorization import require_role
+from kernel.access import require_role
 from shared.auth import CurrentPrincipal, Principal
 
 

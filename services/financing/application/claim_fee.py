@@ -9,12 +9,12 @@ from datetime import date
 from decimal import Decimal
 
 from kernel.errors import Conflict, NotFound, Refused
-from services.financing.application.authorization import require_role, sees
+from services.financing.application.authorization import sees
 from services.financing.application.funding_paths import compute_paths
 from services.financing.application.unit_of_work import FeeRecord, FinancingUnitOfWork, StreamChanged
 from services.financing.domain import policy
 from services.financing.domain.fee_rules import Claim, Refusal, decide, invoice_for
-from shared.auth import Principal
+from kernel.access import Principal, require_role
 
 
 @dataclass(frozen=True)

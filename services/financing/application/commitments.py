@@ -1,6 +1,6 @@
 """What an OPCO owes, per month of due date and per CFA: the stored advances, or with ``as_of``
 the advances recomputed from the events recorded up to then. Each line is shown to the keys the
-tenancy rule (shared/tenancy.py) lets see its contract's CFA, by UAI or SIRET."""
+tenancy rule (kernel/access.py) lets see its contract's CFA, by UAI or SIRET."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -10,8 +10,8 @@ from decimal import Decimal
 from kernel.errors import NotFound, Refused
 from services.financing.application.funding_paths import compute_paths, instant
 from services.financing.application.unit_of_work import DueTotal, FinancingUnitOfWork
-from shared.auth import Principal
-from shared.tenancy import can_see
+from kernel.access import Principal
+from kernel.access import can_see
 
 
 async def commitments(uow: FinancingUnitOfWork, principal: Principal, opco: str, start: date, end: date,

@@ -19,7 +19,7 @@ from services.financing.application.unit_of_work import FeeRecord, FinancingUnit
 from services.financing.domain.amounts import line_dict
 from services.financing.domain.schedule import schedule_item
 from services.financing.domain.spans import Span
-from shared.auth import Principal
+from kernel.access import Principal
 
 
 @dataclass

@@ -9,7 +9,7 @@ from services.financing.application.authorization import sees
 from services.financing.application.funding_paths import instant, path_facts
 from services.financing.application.unit_of_work import FinancingUnitOfWork
 from services.financing.domain.spans import handover as handover_of
-from shared.auth import Principal
+from kernel.access import Principal
 
 
 async def handover(uow: FinancingUnitOfWork, principal: Principal, apprentice_id: str,

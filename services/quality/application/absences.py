@@ -9,7 +9,7 @@ from services.quality.application.authorization import cfa_of
 from services.quality.application.recording import not_in_future
 from services.quality.application.unit_of_work import Absence, QualityUnitOfWork, StreamEvent
 from services.quality.domain import records as r
-from shared.auth import Principal
+from kernel.access import Principal
 
 
 async def record_absences(uow: QualityUnitOfWork, principal: Principal, body: r.Absence | r.AbsenceBatch,

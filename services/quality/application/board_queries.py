@@ -9,7 +9,7 @@ from services.quality.application.authorization import cfa_of
 from services.quality.application.dashboard import build, council_agenda
 from services.quality.application.recording import record_body
 from services.quality.application.unit_of_work import QualityUnitOfWork
-from shared.auth import Principal
+from kernel.access import Principal
 
 
 async def show_board(uow: QualityUnitOfWork, principal: Principal, today: date, start: date | None = None,

@@ -10,7 +10,7 @@ from kernel.errors import NotFound, Refused
 from services.quality.application.authorization import cfa_of
 from services.quality.application.recording import KINDS, record_body
 from services.quality.application.unit_of_work import QualityUnitOfWork
-from shared.auth import Principal
+from kernel.access import Principal
 
 
 def _cursor(value: str | None) -> tuple[date, str] | None:

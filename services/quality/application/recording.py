@@ -13,7 +13,7 @@ from kernel.errors import Conflict, NotFound, Refused
 from services.quality.application.authorization import cfa_of
 from services.quality.application.unit_of_work import QualityRecord, QualityUnitOfWork, StreamChanged, StreamEvent
 from services.quality.domain import records as r
-from shared.auth import Principal
+from kernel.access import Principal
 
 
 @dataclass(frozen=True)

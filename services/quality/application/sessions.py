@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from services.quality.application.unit_of_work import QualityUnitOfWork
-from shared.auth import Principal
+from kernel.access import Principal
 
 SESSION_HOURS = 8
 

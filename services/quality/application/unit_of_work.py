@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from shared.auth import Principal
+from kernel.access import Principal
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from shared.api.idempotency import Outcome
 from shared.api.problems import Problem
 from shared.auth import Principal
 from shared.eventstore.model import RecordedEvent
-from shared.tenancy import can_see
+from kernel.access import can_see
 
 
 @dataclass

@@ -4,7 +4,7 @@ import pytest
 
 from services.contracts.adapters.contract_listing import visible_to
 from shared.auth import Principal
-from shared.tenancy import can_see
+from kernel.access import can_see
 
 
 def sql(principal: Principal) -> str:
