@@ -7,10 +7,7 @@ from typing import Annotated, Callable
 from fastapi import Depends, Request
 
 from services.contracts.adapters.sql_unit_of_work import SqlUnitOfWork
-
-
-def _unit_of_work(request: Request) -> SqlUnitOfWork:
-    return SqlUnitOfWork(request.app.state.engine)
+from shared.api.dependencies import units_of_work
 
 
 def _relay_waker(request: Request) -> Callable[[], None]:
@@ -21,5 +18,5 @@ def _relay_waker(request: Request) -> Callable[[], None]:
     return wake
 
 
-UnitOfWork = Annotated[SqlUnitOfWork, Depends(_unit_of_work)]
+UnitOfWork, _ = units_of_work(SqlUnitOfWork)
 WakeRelay = Annotated[Callable[[], None], Depends(_relay_waker)]

@@ -1,73 +1,23 @@
-"""The financing unit of work over one PostgreSQL connection (SQLAlchemy Core on asyncpg).
-
-``SqlUnitOfWork(engine)`` opens a connection on entry and gives it back on exit, rolling back
-what was not committed; with ``snapshot=True`` its transaction is REPEATABLE READ, so that an
-answer read in several statements sees one state of the projection. ``SqlUnitOfWork.joining(conn)``
-works inside a transaction someone else owns (the consumer's batch, the ops rebuild's connection
-with its ``schema_translate_map``): entering and committing it leave that transaction to its owner.
-A unit entered again (a handler inside the idempotent POST) joins its own outer entry."""
+"""The financing unit of work over one PostgreSQL connection: the projection's writes, the funding
+reads, the NPEC referential, the fee claims and the stored answers change in one transaction
+(the transaction handling is shared/sql_unit_of_work.py)."""
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
-
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.financing.adapters.fee_claims_store import SqlFeeClaims
 from services.financing.adapters.financing_tables import SCHEMA
 from services.financing.adapters.funding_reads import SqlFundingReads
 from services.financing.adapters.projection_writes import SqlProjectionWrites
 from services.financing.adapters.referential import SqlReferentialStore
-from shared.api.idempotency import Outcome, once
+from shared.sql_unit_of_work import SqlUnitOfWorkBase
 
 
-class SqlIdempotency:
-    """The API's stored responses (Idempotency-Key), claimed in the unit's transaction."""
+class SqlUnitOfWork(SqlUnitOfWorkBase):
+    schema = SCHEMA
 
-    def __init__(self, conn: AsyncConnection):
-        self.conn = conn
-
-    async def once(self, key_id: str, idempotency_key: str | None, request_hash: str,
-                   action: Callable[[], Awaitable[Outcome]]) -> Outcome:
-        return await once(self.conn, SCHEMA, key_id, idempotency_key, request_hash, action)
-
-
-class SqlUnitOfWork:
-    def __init__(self, engine: AsyncEngine | None = None, *, snapshot: bool = False,
-                 conn: AsyncConnection | None = None):
-        self._engine, self._snapshot, self._owned, self._depth = engine, snapshot, conn is None, 0
-        if conn is not None:
-            self._bind(conn)
-
-    @classmethod
-    def joining(cls, conn: AsyncConnection) -> SqlUnitOfWork:
-        return cls(conn=conn)
-
-    def _bind(self, conn: AsyncConnection) -> None:
-        self.connection = conn
+    def bind_ports(self, conn: AsyncConnection) -> None:
         self.projection = SqlProjectionWrites(conn)
         self.reads = SqlFundingReads(conn)
         self.referential = SqlReferentialStore(conn)
         self.fee_claims = SqlFeeClaims(conn)
-        self.idempotency = SqlIdempotency(conn)
-
-    async def __aenter__(self) -> SqlUnitOfWork:
-        if self._owned and self._depth == 0:
-            conn = await self._engine.connect()
-            if self._snapshot:
-                await conn.execution_options(isolation_level="REPEATABLE READ")
-            self._bind(conn)
-        self._depth += 1
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        self._depth -= 1
-        if self._owned and self._depth == 0:
-            try:
-                if self.connection.in_transaction():
-                    await self.connection.rollback()
-            finally:
-                await self.connection.close()
-
-    async def commit(self) -> None:
-        if self._owned and self._depth == 1:
-            await self.connection.commit()

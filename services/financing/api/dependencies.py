@@ -2,30 +2,14 @@
 answers read in several statements), the clock, an ops key."""
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Protocol
+from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from services.financing.adapters.sql_unit_of_work import SqlUnitOfWork
 from kernel.access import require_role
+from shared.api.dependencies import CurrentClock, units_of_work  # noqa: F401 (routes import CurrentClock from here)
 from shared.auth import CurrentPrincipal, Principal
-
-
-class Clock(Protocol):
-    def today(self) -> date: ...
-
-
-def _unit_of_work(request: Request) -> SqlUnitOfWork:
-    return SqlUnitOfWork(request.app.state.engine)
-
-
-def _snapshot(request: Request) -> SqlUnitOfWork:
-    return SqlUnitOfWork(request.app.state.engine, snapshot=True)
-
-
-def _clock(request: Request) -> Clock:
-    return request.app.state.clock
 
 
 async def _ops(principal: CurrentPrincipal) -> Principal:
@@ -34,9 +18,7 @@ async def _ops(principal: CurrentPrincipal) -> Principal:
     return principal
 
 
-UnitOfWork = Annotated[SqlUnitOfWork, Depends(_unit_of_work)]
-SnapshotUnitOfWork = Annotated[SqlUnitOfWork, Depends(_snapshot)]
-CurrentClock = Annotated[Clock, Depends(_clock)]
+UnitOfWork, SnapshotUnitOfWork = units_of_work(SqlUnitOfWork)
 OpsPrincipal = Annotated[Principal, Depends(_ops)]
 
 

@@ -3,37 +3,18 @@ the board, read in several statements), the clock, the Idempotency-Key header; a
 command runs once per key."""
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any, Awaitable, Callable, Protocol
+from typing import Annotated, Any, Awaitable, Callable
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Header, Request, Response
 from pydantic import BaseModel
 
 from services.quality.adapters.sql_unit_of_work import SqlUnitOfWork
+from shared.api.dependencies import CurrentClock, units_of_work  # noqa: F401 (routes import CurrentClock from here)
 from shared.api.idempotency import Outcome, fingerprint, respond
 from shared.auth import Principal
 
 
-class Clock(Protocol):
-    def today(self) -> date: ...
-
-
-def _unit_of_work(request: Request) -> SqlUnitOfWork:
-    return SqlUnitOfWork(request.app.state.engine)
-
-
-def _snapshot(request: Request) -> SqlUnitOfWork:
-    return SqlUnitOfWork(request.app.state.engine, snapshot=True)
-
-
-def _clock(request: Request) -> Clock:
-    """The app's clock (a fixed one in tests): dates of what already happened may not pass its today."""
-    return request.app.state.clock
-
-
-UnitOfWork = Annotated[SqlUnitOfWork, Depends(_unit_of_work)]
-SnapshotUnitOfWork = Annotated[SqlUnitOfWork, Depends(_snapshot)]
-CurrentClock = Annotated[Clock, Depends(_clock)]
+UnitOfWork, SnapshotUnitOfWork = units_of_work(SqlUnitOfWork)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 

@@ -17,6 +17,7 @@ from shared.api.problems import Problem
 from shared.auth import Principal
 from shared.eventstore.model import RecordedEvent
 from kernel.access import can_see
+from tests.unit.fake_transaction import FakeTransaction
 
 
 @dataclass
@@ -117,28 +118,10 @@ class FakeIdempotency:
         return outcome
 
 
-class FakeUnitOfWork:
+class FakeUnitOfWork(FakeTransaction):
     def __init__(self, tables: Tables | None = None):
-        self.tables = tables or Tables()
-        self.commits, self._depth, self._found = 0, 0, None
+        super().__init__(tables or Tables())
         self.contracts = FakeContractStreams(self.tables)
         self.views = FakeContractViews(self.tables)
         self.deadlines = FakeDeadlines(self.tables)
         self.idempotency = FakeIdempotency(self.tables)
-
-    async def __aenter__(self):
-        if self._depth == 0:
-            self._found = copy.deepcopy(vars(self.tables))
-        self._depth += 1
-        return self
-
-    async def __aexit__(self, *exc):
-        self._depth -= 1
-        if self._depth == 0 and self._found is not None:   # not committed: as it was
-            vars(self.tables).update(self._found)
-            self._found = None
-
-    async def commit(self):
-        if self._depth == 1:
-            self.commits += 1
-            self._found = None

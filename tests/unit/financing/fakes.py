@@ -3,7 +3,6 @@ same behaviour as the SQL adapters, on lists and dicts. A unit left without comm
 what it found; a unit entered inside another joins it."""
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
@@ -13,6 +12,7 @@ from kernel.reference.tables import seed_values
 from services.financing.application.unit_of_work import (ContractSummary, DueTotal, FeeRecord, FundingYear,
                                                          PathEvent, StoredAdvance, StreamChanged)
 from services.financing.domain.npec import NpecRow, Referential
+from tests.unit.fake_transaction import FakeTransaction
 
 
 @dataclass
@@ -137,29 +137,11 @@ class FakeFeeClaims:
         self.t.fee_events.append((f"fees-{apprentice_id}", event_type, data, actor))
 
 
-class FakeUnitOfWork:
+class FakeUnitOfWork(FakeTransaction):
     def __init__(self, tables: Tables | None = None):
-        self.tables = tables or Tables()
+        super().__init__(tables or Tables())
         self.now = datetime.now(timezone.utc)
-        self.commits, self._depth, self._found = 0, 0, None
         self.projection = FakeProjectionWrites(self.tables)
         self.reads = FakeReads(self.tables)
         self.referential = FakeReferential(self.tables)
         self.fee_claims = FakeFeeClaims(self.tables, self)
-
-    async def __aenter__(self):
-        if self._depth == 0:
-            self._found = copy.deepcopy(vars(self.tables))
-        self._depth += 1
-        return self
-
-    async def __aexit__(self, *exc):
-        self._depth -= 1
-        if self._depth == 0 and self._found is not None:   # not committed: as it was
-            vars(self.tables).update(self._found)
-            self._found = None
-
-    async def commit(self):
-        if self._depth == 1:
-            self.commits += 1
-            self._found = None

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from services.quality.application.unit_of_work import Absence, ContractEvent, QualityRecord, StreamChanged
 from shared.auth import Principal
+from tests.unit.fake_transaction import FakeTransaction
 
 
 def jsonb(value):
@@ -156,29 +157,11 @@ class FakeSessions:
         self.t.sessions.pop(session_hash, None)
 
 
-class FakeUnitOfWork:
+class FakeUnitOfWork(FakeTransaction):
     def __init__(self, tables: Tables | None = None):
-        self.tables = tables or Tables()
-        self.commits, self._depth, self._found = 0, 0, None
+        super().__init__(tables or Tables())
         self.records = FakeRecords(self.tables)
         self.events = FakeEvents(self.tables)
         self.absences = FakeAbsences(self.tables)
         self.contract_events = FakeContractEvents(self.tables)
         self.sessions = FakeSessions(self.tables)
-
-    async def __aenter__(self):
-        if self._depth == 0:
-            self._found = copy.deepcopy(vars(self.tables))
-        self._depth += 1
-        return self
-
-    async def __aexit__(self, *exc):
-        self._depth -= 1
-        if self._depth == 0 and self._found is not None:   # not committed: as it was
-            vars(self.tables).update(self._found)
-            self._found = None
-
-    async def commit(self):
-        if self._depth == 1:
-            self.commits += 1
-            self._found = None
