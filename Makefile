@@ -3,8 +3,9 @@ SHELL := /bin/bash
 STACK := deploy/stack.sh
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+CHAOS_ARGS ?=
 
-.PHONY: run down clean test test-unit status install infra bench
+.PHONY: run down clean test test-unit status install infra bench chaos
 run:            ## install what is missing, start PostgreSQL, Kafka and the three services
 	@$(STACK) up
 
@@ -34,3 +35,6 @@ test-unit:      ## the unit tests alone (in-memory fakes: no PostgreSQL, no Kafk
 
 bench: run      ## the stack as for `make run`, then the benchmarks (sizes: make bench BENCH_ARGS="--contracts 20000")
 	@.venv/bin/python -m bench.run $(BENCH_ARGS)
+
+chaos: install  ## kill -9 each component in turn under load, on a stack of its own (make chaos CHAOS_ARGS="--kills 20")
+	@.venv/bin/python -m chaos $(CHAOS_ARGS)

@@ -1,0 +1,130 @@
+"""The trial's verdict, computed from what was observed (pure: no I/O, tested with fabricated
+evidence in tests/unit/test_chaos_checks.py).
+
+- *lost*: an acknowledged command whose event is not in the contracts store, or a stored event
+  missing from the topic or from a projection (financing, quality);
+- *doubled*: an acknowledged command recorded more than once (two signatures of one apprentice,
+  two events of one act in a stream), or an event held twice by a store or a projection;
+- *republished*: extra copies of an event on the topic. The relay is at-least-once by design
+  (docs/architecture.md, "Relay"): a kill between the broker's acknowledgement and the saved
+  checkpoint publishes the batch again, and the consumers skip it by stream version. Copies are
+  counted, not failed; what must hold is one effect per event in every projection;
+- *reordered*: on a partition, an event of a stream first seen after a later event of the same
+  stream (copies excepted);
+- the DLQ records, and every `parcours ops verify` / `verify-chain` run.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from chaos.load import Acknowledged, Refused
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    event_id: str
+    stream_id: str
+    version: int
+    type: str
+    apprentice_id: str | None = None   # of a contract.signed
+
+
+@dataclass(frozen=True)
+class PublishedRecord:
+    event_id: str
+    subject: str
+    sequence: int | None
+    partition: int
+    offset: int
+
+
+@dataclass
+class Evidence:
+    stored: list[StoredEvent]
+    published: list[PublishedRecord]
+    projections: dict[str, list[str]]          # projection -> the event ids it holds, one per row
+    dlq_records: int = 0
+    verifications: dict[str, bool] = field(default_factory=dict)   # e.g. "verify financing --source feed"
+
+
+@dataclass
+class Verdict:
+    acknowledged: int
+    stored: int                     # contract events in the store
+    published: int                  # records on the topic, copies included
+    lost: list[str]                 # "<key or event id>: where"
+    doubled: list[str]
+    republished: int
+    reordered: list[str]
+    dlq: int
+    verifications: dict[str, bool]
+    refused: list[str] = field(default_factory=list)
+    gave_up: list[str] = field(default_factory=list)
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.verifications) and all(self.verifications.values())
+
+    @property
+    def ok(self) -> bool:
+        return not (self.lost or self.doubled or self.reordered or self.dlq or self.refused or self.gave_up) \
+            and self.verified
+
+
+def judge(acknowledged: list[Acknowledged], evidence: Evidence, refused: list[Refused] = (),
+          gave_up: list[str] = ()) -> Verdict:
+    stored_ids = Counter(e.event_id for e in evidence.stored)
+    on_topic = Counter(r.event_id for r in evidence.published)
+    held = {name: Counter(ids) for name, ids in evidence.projections.items()}
+    by_stream_type: dict[tuple[str, str], list[StoredEvent]] = defaultdict(list)
+    signatures: dict[str, list[StoredEvent]] = defaultdict(list)
+    for e in evidence.stored:
+        by_stream_type[(e.stream_id, e.type)].append(e)
+        if e.type == "contract.signed" and e.apprentice_id:
+            signatures[e.apprentice_id].append(e)
+
+    def missing_downstream(event_id: str) -> list[str]:
+        where = [] if on_topic[event_id] else ["topic"]
+        return where + [name for name, ids in held.items() if not ids[event_id]]
+
+    lost, doubled, counted = [], [], set()
+    for ack in acknowledged:
+        # a signature is found by its apprentice (unique per signature): a second contract
+        # signed for the same key would sit in another stream
+        events = signatures.get(ack.apprentice_id, []) if ack.kind == "sign" else \
+            by_stream_type.get((ack.contract_id, ack.event_type), [])
+        if not any(e.stream_id == ack.contract_id for e in events):
+            lost.append(f"{ack.key}: not stored")
+        if len(events) > 1:
+            doubled.append(f"{ack.key}: stored {len(events)} times")
+        for e in events:
+            counted.add(e.event_id)
+            if where := missing_downstream(e.event_id):
+                lost.append(f"{ack.key}: not in {', '.join(where)}")
+    for e in evidence.stored:   # events no acknowledged command explains (the scheduler's, ...)
+        if e.event_id not in counted and (where := missing_downstream(e.event_id)):
+            lost.append(f"event {e.event_id} ({e.type}): not in {', '.join(where)}")
+    doubled += [f"event {i}: {n} times in the store" for i, n in stored_ids.items() if n > 1]
+    for name, ids in held.items():
+        doubled += [f"event {i}: {n} times in {name}" for i, n in ids.items() if n > 1]
+    republished = sum(n - 1 for n in on_topic.values() if n > 1)
+    return Verdict(len(acknowledged), len(evidence.stored), len(evidence.published), lost, doubled, republished, reordered(evidence.published),
+                   evidence.dlq_records, dict(evidence.verifications),
+                   [f"{r.key}: {r.status} {r.body[:200]}" for r in refused], list(gave_up))
+
+
+def reordered(records: list[PublishedRecord]) -> list[str]:
+    """Streams whose events were first published out of version order on their partition."""
+    out = []
+    highest: dict[tuple[int, str], int] = {}
+    seen: set[tuple[str, int]] = set()
+    for r in sorted(records, key=lambda r: (r.partition, r.offset)):
+        if r.sequence is None or (r.subject, r.sequence) in seen:
+            continue   # a copy of something already published
+        seen.add((r.subject, r.sequence))
+        top = highest.get((r.partition, r.subject), 0)
+        if r.sequence < top:
+            out.append(f"{r.subject}: version {r.sequence} after {top} (partition {r.partition})")
+        highest[(r.partition, r.subject)] = max(top, r.sequence)
+    return out
