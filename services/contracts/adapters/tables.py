@@ -2,19 +2,13 @@
 from sqlalchemy import Column, Date, DateTime, Integer, MetaData, Table, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 
+from shared.contract_summary_columns import contract_summary_columns
+
 SCHEMA = "contracts"
 md = MetaData(schema=SCHEMA)
-contracts = Table("contracts", md,
-                  Column("contract_id", Text, primary_key=True),
-                  Column("apprentice_id", Text, nullable=False),
-                  Column("cfa_uai", Text, nullable=False),
-                  Column("cfa_siret", Text),
-                  Column("opco", Text),
+contracts = Table("contracts", md, *contract_summary_columns(),
                   Column("status", Text, nullable=False),
                   Column("version", Integer, nullable=False),
-                  Column("signed_on", Date, nullable=False),
-                  Column("start_date", Date, nullable=False),
-                  Column("planned_end_date", Date, nullable=False),
                   Column("state", JSONB, nullable=False),
                   Column("updated_at", DateTime(timezone=True), server_default=func.now()))
 deadlines = Table("deadlines", md,

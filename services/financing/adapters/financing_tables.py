@@ -5,18 +5,12 @@ from sqlalchemy import (BigInteger, Column, Date, DateTime, Integer, MetaData, N
                         func)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from shared.contract_summary_columns import contract_summary_columns
+
 SCHEMA = "financing"
 md = MetaData(schema=SCHEMA)
-contracts = Table("contracts", md,
-                  Column("contract_id", Text, primary_key=True),
-                  Column("apprentice_id", Text, nullable=False),
-                  Column("cfa_uai", Text, nullable=False),
-                  Column("cfa_siret", Text),
-                  Column("opco", Text),
+contracts = Table("contracts", md, *contract_summary_columns(),
                   Column("regime", Text, nullable=False),
-                  Column("signed_on", Date, nullable=False),
-                  Column("start_date", Date, nullable=False),
-                  Column("planned_end_date", Date, nullable=False),
                   Column("planned_months", Integer, nullable=False),
                   Column("status", Text, nullable=False),
                   Column("version", Integer, nullable=False),
