@@ -1,5 +1,5 @@
 """The contracts read model and deadlines (updated in the same transaction as each append)."""
-from sqlalchemy import Column, Date, DateTime, Integer, MetaData, Table, Text, func
+from sqlalchemy import Column, Date, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.contract_summary_columns import contract_summary_columns
@@ -7,10 +7,7 @@ from shared.contract_summary_columns import contract_summary_columns
 SCHEMA = "contracts"
 md = MetaData(schema=SCHEMA)
 contracts = Table("contracts", md, *contract_summary_columns(),
-                  Column("status", Text, nullable=False),
-                  Column("version", Integer, nullable=False),
-                  Column("state", JSONB, nullable=False),
-                  Column("updated_at", DateTime(timezone=True), server_default=func.now()))
+                  Column("state", JSONB, nullable=False))
 deadlines = Table("deadlines", md,
                   Column("contract_id", Text, primary_key=True),
                   Column("kind", Text, primary_key=True),

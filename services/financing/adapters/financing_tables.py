@@ -11,10 +11,7 @@ SCHEMA = "financing"
 md = MetaData(schema=SCHEMA)
 contracts = Table("contracts", md, *contract_summary_columns(),
                   Column("regime", Text, nullable=False),
-                  Column("planned_months", Integer, nullable=False),
-                  Column("status", Text, nullable=False),
-                  Column("version", Integer, nullable=False),
-                  Column("updated_at", DateTime(timezone=True), server_default=func.now()))
+                  Column("planned_months", Integer, nullable=False))
 contract_events = Table("contract_events", md,
                         Column("arrival", BigInteger),
                         Column("event_id", UUID(as_uuid=False), primary_key=True),
