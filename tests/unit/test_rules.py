@@ -163,6 +163,15 @@ def test_remuneration_message_names_the_smic_in_force():
     assert v.article == "D6222-26" and "53" in v.message and "936.47 EUR" in v.message  # 53 % of 1766.92
 
 
+
+def test_a_contract_starting_in_2026_is_measured_against_the_2026_smic():
+    # 22 at the start (2026-01-05): 53 % in year 1 of the SMIC in force since 2026-01-01, 1823.03
+    _, violations = check_contract(terms(apprentice={"birth_date": "2003-06-01"}, signed_on="2025-12-15",
+                                         start_date="2026-01-05", planned_end_date="2027-12-31",
+                                         remuneration=[{"year": 1, "pct_smic": "50"}]), REFS)
+    v = next(v for v in violations if v.code == "remuneration_below_minimum")
+    assert "From 2026-01-05 (contract year 1)" in v.message and "966.21 EUR" in v.message  # 53 % of 1823.03
+
 def test_opco_must_match_the_idcc():
     assert "opco_inconsistent_with_idcc" in codes(terms(opco="AKTO"))
     assert check_contract(terms(employer={"idcc": "9998"}, opco="AKTO"), REFS)[0] == "AKTO"
