@@ -41,7 +41,7 @@ FINANCING = ProjectionSpec(
     copied=["npec_rows", "cpne_idcc"], consumer="financing.contracts", make=_financing)
 
 def _quality():
-    from services.quality.application.projection import QualityProjection
+    from services.quality.adapters.contract_projection import QualityProjection
     return QualityProjection()
 
 
