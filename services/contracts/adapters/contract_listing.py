@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ColumnElement, false, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, false, or_, select, text, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contracts.adapters.tables import contracts
 from services.contracts.application.unit_of_work import ContractView, ListFilters
+from services.contracts.domain.rules import NOT_LIVE_STATUSES
 from shared.auth import Principal
 from kernel.access import matched_by
 
 c = contracts.c
 COLUMNS = [c[name] for name in ContractView.__dataclass_fields__]
+# A transaction-level advisory lock per apprentice, in a key space of its own (the store's append
+# locks use hashtext('contracts.events')); index contracts_by_apprentice serves the read after it.
+HOLD_APPRENTICE = text("SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext('contracts.apprentices'), "
+                       "hashtext(:apprentice_id))) AS held")
 
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
@@ -54,3 +59,9 @@ class SqlContractViews:
             q = q.where(tuple_(c.signed_on, c.contract_id) > tuple_(*after))
         q = q.order_by(c.signed_on, c.contract_id).limit(limit)
         return [ContractView(*row) for row in await self.conn.execute(q)]
+
+    async def live_for_apprentice(self, apprentice_id: str) -> list[ContractView]:
+        # the lock first, then a fresh statement: at READ COMMITTED it sees a competitor's commit
+        await self.conn.execute(HOLD_APPRENTICE, {"apprentice_id": apprentice_id})
+        q = select(*COLUMNS).where(c.apprentice_id == apprentice_id, c.status.not_in(NOT_LIVE_STATUSES))
+        return [ContractView(*row) for row in await self.conn.execute(q.order_by(c.start_date, c.contract_id))]

@@ -1,15 +1,19 @@
-"""Sign a contract (conclusion du contrat): check the terms, append ``contract.signed``; for a
-successor, also ``contract.rehired`` on the previous contract, in the same transaction."""
+"""Sign a contract (conclusion du contrat): check the terms, and that no live contract of the
+apprentice covers the same days, append ``contract.signed``; for a successor, also
+``contract.rehired`` on the previous contract, in the same transaction. Reading the apprentice's
+contracts holds the apprentice until the transaction ends: two signatures for one apprentice run
+one after the other, the second sees the first."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from contract_events.signed import ContractTerms
 from services.contracts.application.authorization import visible
 from services.contracts.application.errors import broken, concurrent_update, invalid_transition, rules_refused
 from services.contracts.application.unit_of_work import ContractsUnitOfWork, StreamChanged
 from services.contracts.domain.lifecycle import NotNow, RulesBroken, rehired, successor_context
-from services.contracts.domain.rules import Context, References, check_contract
+from services.contracts.domain.rules import Context, References, check_contract, occupied
 from services.contracts.domain.state import ContractState
 from kernel.errors import Forbidden
 from kernel.reference.tables import idcc_opco, remuneration_grid, smic_history
@@ -42,6 +46,8 @@ async def sign_contract(uow: ContractsUnitOfWork, terms: ContractTerms, principa
                 raise invalid_transition(exc, previous) from None
             except RulesBroken as exc:
                 raise broken(exc.violations) from None
+        live = await uow.views.live_for_apprentice(terms.apprentice.id)   # held until the unit ends
+        ctx = replace(ctx, occupied=tuple(o for v in live if (o := occupied(v.contract_id, v.state))))
         opco, violations = check_contract(terms, references(), ctx)
         if violations:
             raise broken(violations)

@@ -69,6 +69,11 @@ class ContractViews(Protocol):
                    limit: int) -> list[ContractView]: ...
     # page: the contracts the principal may see (kernel/access.py), by (signed_on, contract_id),
     # strictly after ``after``, at most ``limit``
+    async def live_for_apprentice(self, apprentice_id: str) -> list[ContractView]: ...
+    # live_for_apprentice: the apprentice's contracts whose status is not in rules.NOT_LIVE_STATUSES,
+    # by (start_date, contract_id); the apprentice stays held until the unit ends, so another unit
+    # asking for the same apprentice waits, then sees what this one committed (two signatures
+    # for one apprentice never pass together)
 
 
 class Deadlines(Protocol):

@@ -40,11 +40,38 @@ class References:
 
 
 @dataclass(frozen=True)
+class Occupied:
+    """The days another contract holds its apprentice: from its start to its last day, both
+    included."""
+    contract_id: str
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
 class Context:
-    """What the checks need beyond the terms: the previous contract of a successor."""
+    """What the checks need beyond the terms: the previous contract of a successor, and the days
+    the apprentice's other live contracts hold (checked on signature)."""
     previous_end: date | None = None
     previous_ruptured: bool = False
     extra_lifted: frozenset[str] = field(default_factory=frozenset)
+    occupied: tuple[Occupied, ...] = ()
+
+
+NOT_LIVE_STATUSES = ("cancelled", "refused")   # such a contract holds no day of its apprentice
+
+
+def occupied(contract_id: str, state: dict[str, Any]) -> Occupied | None:
+    """The days a contract (its folded state, ``ContractState.as_dict()``) holds its apprentice,
+    None when it holds none: cancelled or refused; a ruptured contract up to its rupture date (the
+    post-rupture training that may follow is training, not a contract: a successor may start the
+    next day); a completed one up to its end; any other up to its planned end."""
+    if state["status"] in NOT_LIVE_STATUSES:
+        return None
+    terms = state["terms"]
+    last = {"ruptured": state.get("ruptured_on"), "completed": state.get("ended_on")}.get(state["status"])
+    start, end = date.fromisoformat(terms["start_date"]), date.fromisoformat(last or terms["planned_end_date"])
+    return None if end < start else Occupied(contract_id, start, end)
 
 
 def normalise_idcc(idcc: str) -> str:
@@ -56,7 +83,7 @@ def check_contract(t: ContractTerms, refs: References, ctx: Context = Context())
     """The OPCO to record and every violated rule not lifted by a derogation."""
     opco, out = _opco(t, refs.idcc_opco)
     out += _dates(t) + _duration(t, ctx) + _age(t, ctx) + _identifiers(t) + _master(t)
-    out += _training_time(t) + _remuneration(t, refs)
+    out += _training_time(t) + _remuneration(t, refs) + _overlap(t, ctx)
     lifted = set(ctx.extra_lifted)
     for code in t.derogation_codes:
         lifted |= DEROGATION_LIFTS.get(code, set())
@@ -109,6 +136,17 @@ def _duration(t: ContractTerms, ctx: Context) -> list[Violation]:
                              f"A contract lasts at most {max_months // 12} years (ends on or before "
                              f"{max_end.isoformat()}).", "L6222-7-1"))
     return out
+
+
+def _overlap(t: ContractTerms, ctx: Context) -> list[Violation]:
+    """One apprentice, one contract at a time: the apprenticeship contract binds the apprentice
+    to an employer (L6221-1). The law's only two-employer case, seasonal activities (L6222-5-1),
+    is one contract concluded jointly by both employers, not two contracts: nothing to lift."""
+    last = max(t.start_date, t.planned_end_date)
+    return [Violation("apprentice.id", "overlapping_contract",
+                      f"The apprentice is already under contract {o.contract_id} from {o.start.isoformat()} to "
+                      f"{o.end.isoformat()}: a second contract cannot cover the same days.", "L6221-1")
+            for o in ctx.occupied if o.start <= last and t.start_date <= o.end]
 
 
 def _age(t: ContractTerms, ctx: Context) -> list[Violation]:

@@ -3,6 +3,7 @@ same behaviour as the SQL adapters, on lists and dicts. A unit left without comm
 what it found; a unit entered inside another joins it."""
 from __future__ import annotations
 
+import asyncio
 import copy
 import uuid
 from dataclasses import dataclass, field, replace
@@ -11,6 +12,7 @@ from typing import Awaitable, Callable
 
 from services.contracts.application.unit_of_work import Change, ContractView, ListFilters, StreamChanged
 from services.contracts.domain.deadlines import deadlines as running_deadlines
+from services.contracts.domain.rules import NOT_LIVE_STATUSES
 from services.contracts.domain.state import ContractState, apply, fold
 from shared.api.idempotency import Outcome
 from shared.api.problems import Problem
@@ -20,6 +22,14 @@ from kernel.access import can_see
 from tests.unit.fake_transaction import FakeTransaction
 
 
+class ApprenticeLocks(dict):
+    """apprentice id -> asyncio.Lock, the SQL adapter's advisory locks: shared by every unit over
+    the same tables, never copied nor restored with them."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+
 @dataclass
 class Tables:
     streams: dict[str, list[RecordedEvent]] = field(default_factory=dict)
@@ -27,6 +37,7 @@ class Tables:
     deadlines: dict[tuple[str, str], date] = field(default_factory=dict)         # (contract, kind) -> due on
     answers: dict[tuple[str, str], tuple[str, Outcome]] = field(default_factory=dict)  # (key id, key) -> (hash, outcome)
     position: int = 0
+    apprentice_locks: ApprenticeLocks = field(default_factory=ApprenticeLocks)
 
 
 class FakeContractStreams:
@@ -70,8 +81,8 @@ class FakeContractStreams:
 
 
 class FakeContractViews:
-    def __init__(self, t: Tables):
-        self.t = t
+    def __init__(self, t: Tables, held: list[asyncio.Lock] | None = None):
+        self.t, self.held = t, held if held is not None else []
 
     async def get(self, contract_id):
         return self.t.views.get(contract_id)
@@ -85,6 +96,15 @@ class FakeContractViews:
                     and (f.signed_to is None or v.signed_on <= f.signed_to)
                     and (after is None or (v.signed_on, v.contract_id) > after))
         return sorted(filter(kept, self.t.views.values()), key=lambda v: (v.signed_on, v.contract_id))[:limit]
+
+    async def live_for_apprentice(self, apprentice_id):
+        lock = self.t.apprentice_locks.setdefault(apprentice_id, asyncio.Lock())
+        if lock not in self.held:      # held until the unit ends (FakeUnitOfWork.__aexit__)
+            await lock.acquire()
+            self.held.append(lock)
+        live = [v for v in self.t.views.values()
+                if v.apprentice_id == apprentice_id and v.status not in NOT_LIVE_STATUSES]
+        return sorted(live, key=lambda v: (v.start_date, v.contract_id))
 
 
 class FakeDeadlines:
@@ -121,7 +141,14 @@ class FakeIdempotency:
 class FakeUnitOfWork(FakeTransaction):
     def __init__(self, tables: Tables | None = None):
         super().__init__(tables or Tables())
+        self.held: list[asyncio.Lock] = []
         self.contracts = FakeContractStreams(self.tables)
-        self.views = FakeContractViews(self.tables)
+        self.views = FakeContractViews(self.tables, self.held)
         self.deadlines = FakeDeadlines(self.tables)
         self.idempotency = FakeIdempotency(self.tables)
+
+    async def __aexit__(self, *exc):
+        await super().__aexit__(*exc)
+        if self._depth == 0:           # the unit's transaction ends: its apprentices are let go
+            while self.held:
+                self.held.pop().release()
