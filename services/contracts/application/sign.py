@@ -17,7 +17,7 @@ from services.contracts.domain.rules import Context, References, check_contract,
 from services.contracts.domain.state import ContractState
 from kernel.errors import Forbidden
 from kernel.reference.tables import idcc_opco, remuneration_grid, smic_history
-from kernel.access import Principal, require_role
+from kernel.access import Principal, can_see, require_role
 
 UNKNOWN_PREVIOUS = {"field": "previous_contract_id", "code": "unknown_contract",
                     "message": "No such contract of this CFA."}
@@ -47,7 +47,8 @@ async def sign_contract(uow: ContractsUnitOfWork, terms: ContractTerms, principa
             except RulesBroken as exc:
                 raise broken(exc.violations) from None
         live = await uow.views.live_for_apprentice(terms.apprentice.id)   # held until the unit ends
-        ctx = replace(ctx, occupied=tuple(o for v in live if (o := occupied(v.contract_id, v.state))))
+        ctx = replace(ctx, occupied=tuple(o for v in live if (o := occupied(
+            v.contract_id if can_see(principal, v.cfa_uai, v.cfa_siret, v.opco) else None, v.state))))
         opco, violations = check_contract(terms, references(), ctx)
         if violations:
             raise broken(violations)

@@ -42,8 +42,9 @@ class References:
 @dataclass(frozen=True)
 class Occupied:
     """The days another contract holds its apprentice: from its start to its last day, both
-    included."""
-    contract_id: str
+    included. ``contract_id`` is None when the signing key may not see that contract (another
+    CFA's): the refusal then gives its days only."""
+    contract_id: str | None
     start: date
     end: date
 
@@ -61,7 +62,7 @@ class Context:
 NOT_LIVE_STATUSES = ("cancelled", "refused")   # such a contract holds no day of its apprentice
 
 
-def occupied(contract_id: str, state: dict[str, Any]) -> Occupied | None:
+def occupied(contract_id: str | None, state: dict[str, Any]) -> Occupied | None:
     """The days a contract (its folded state, ``ContractState.as_dict()``) holds its apprentice,
     None when it holds none: cancelled or refused; a ruptured contract up to its rupture date (the
     post-rupture training that may follow is training, not a contract: a successor may start the
@@ -144,9 +145,13 @@ def _overlap(t: ContractTerms, ctx: Context) -> list[Violation]:
     is one contract concluded jointly by both employers, not two contracts: nothing to lift."""
     last = max(t.start_date, t.planned_end_date)
     return [Violation("apprentice.id", "overlapping_contract",
-                      f"The apprentice is already under contract {o.contract_id} from {o.start.isoformat()} to "
+                      f"The apprentice is already under {_named(o)} from {o.start.isoformat()} to "
                       f"{o.end.isoformat()}: a second contract cannot cover the same days.", "L6221-1")
             for o in ctx.occupied if o.start <= last and t.start_date <= o.end]
+
+
+def _named(o: Occupied) -> str:
+    return f"contract {o.contract_id}" if o.contract_id else "another CFA's contract"
 
 
 def _age(t: ContractTerms, ctx: Context) -> list[Violation]:
