@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import time
 from pathlib import Path
+
+from shared.net import port_open
 
 
 def _read(path: Path) -> bytes:
@@ -116,12 +117,6 @@ def _kill_session(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(1)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 async def wait_closed(ports: list[int], deadline: float) -> bool:

@@ -10,9 +10,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Awaitable, Callable
+from typing import Annotated, Any, Awaitable, Callable
 
+from fastapi import Header, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -86,3 +88,23 @@ async def once(conn: AsyncConnection, schema: str, key_id: str, idem_key: str | 
     await conn.execute(update(t).where(t.c.key_id == key_id, t.c.idempotency_key == idem_key)
                        .values(status=outcome.status, body=_serialize(outcome.body), headers=outcome.headers))
     return outcome
+
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description="retry-safe POST")]
+
+
+async def answer_once(uow: Any, principal: Any, idempotency_key: str | None, request_hash: str,
+                      action: Callable[[], Awaitable[Outcome]]) -> Outcome:
+    """The command's outcome, the key claimed in the command's own unit of work (its
+    ``idempotency`` port); a retry with the same key and body replays the first outcome."""
+    async with uow:
+        outcome = await uow.idempotency.once(principal.key_id, idempotency_key, request_hash, action)
+        await uow.commit()
+    return outcome
+
+
+async def run_once(request: Request, uow: Any, principal: Any, idempotency_key: str | None, payload: BaseModel,
+                   action: Callable[[], Awaitable[Outcome]]) -> Outcome:
+    """``answer_once`` for a route: the request's method, path and parsed body are its fingerprint."""
+    digest = fingerprint(request.method, request.url.path, payload.model_dump(mode="json"))
+    return await answer_once(uow, principal, idempotency_key, digest, action)

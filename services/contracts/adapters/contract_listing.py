@@ -1,5 +1,5 @@
 """The read side of the read model (``contracts.contracts``): one contract, and the listing a key
-may see, by signature date then id (keyset pagination). The tenancy predicate is shared/tenancy's
+may see, by signature date then id (keyset pagination). The tenancy predicate is kernel/access.py's
 rule (``matched_by``) turned into SQL here, and only here."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.contracts.adapters.tables import contracts
 from services.contracts.application.unit_of_work import ContractView, ListFilters
 from services.contracts.domain.rules import NOT_LIVE_STATUSES
-from shared.auth import Principal
+from kernel.access import Principal
 from kernel.access import matched_by
 
 c = contracts.c

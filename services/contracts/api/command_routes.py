@@ -12,12 +12,12 @@ from pydantic import BaseModel
 from contract_events.signed import ContractTerms
 from services.contracts.api import examples
 from services.contracts.api.dependencies import UnitOfWork, WakeRelay
-from services.contracts.api.headers import IdempotencyKey, IfMatch, parse_if_match
+from services.contracts.api.headers import IfMatch, parse_if_match
 from services.contracts.application.commands import COMMANDS, Command, run_command
 from services.contracts.application.sign import sign_contract
 from services.contracts.application.unit_of_work import ContractsUnitOfWork
 from services.contracts.domain.state import ContractState
-from shared.api.idempotency import Outcome, fingerprint, respond
+from shared.api.idempotency import IdempotencyKey, Outcome, respond, run_once
 from shared.auth import CurrentPrincipal, Principal
 
 router = APIRouter(tags=["contracts"])
@@ -29,20 +29,10 @@ def _state_body(state: ContractState) -> dict[str, Any]:
             "opco": state.opco}
 
 
-async def answer_once(uow: ContractsUnitOfWork, principal: Principal, idempotency_key: str | None,
-                      request_hash: str, action: Callable[[], Awaitable[Outcome]]) -> Outcome:
-    """The command's outcome; a retry with the same key and body replays the first one."""
-    async with uow:
-        outcome = await uow.idempotency.once(principal.key_id, idempotency_key, request_hash, action)
-        await uow.commit()
-    return outcome
-
-
 async def _idempotent(request: Request, uow: ContractsUnitOfWork, wake_relay: Callable[[], None],
                       principal: Principal, idempotency_key: str | None, payload: BaseModel,
                       action: Callable[[], Awaitable[Outcome]]) -> Response:
-    digest = fingerprint(request.method, request.url.path, payload.model_dump(mode="json"))
-    outcome = await answer_once(uow, principal, idempotency_key, digest, action)
+    outcome = await run_once(request, uow, principal, idempotency_key, payload, action)
     if not outcome.replayed:
         wake_relay()  # committed: publish now, not at the next poll
     return respond(outcome)

@@ -1,5 +1,5 @@
-"""The headers of the contract commands: Idempotency-Key (retry-safe POST) and If-Match (the
-version the caller read, as its ETag)."""
+"""If-Match, the header of the contract commands that change a contract: the version the caller
+read, as its ETag (Idempotency-Key is shared/api/idempotency.py's)."""
 from __future__ import annotations
 
 from typing import Annotated
@@ -8,7 +8,6 @@ from fastapi import Header
 
 from shared.api.problems import Problem
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description="retry-safe POST")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description='the ETag read, e.g. "3"')]
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Header, Request
+from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.financing.api.dependencies import CurrentClock, UnitOfWork
 from services.financing.application.claim_fee import FeeClaim, claim_fee
 from kernel.errors import Refused
 from shared.api.domain_errors import as_problem
-from shared.api.idempotency import Outcome, fingerprint, respond
+from shared.api.idempotency import IdempotencyKey, Outcome, respond, run_once
 from shared.api.problems import PROBLEM_JSON
 from shared.auth import CurrentPrincipal
 from shared.types import IsoDate, Line
@@ -37,7 +37,7 @@ class FeeClaimIn(BaseModel):
                  "amount": "6.00", "invoice": {"funding_year": 1, "advance": 2}}}}}})
 async def post_fee(body: Annotated[FeeClaimIn, Body(openapi_examples={"meals": {"value": EXAMPLE}})],
                    request: Request, uow: UnitOfWork, principal: CurrentPrincipal, clock: CurrentClock,
-                   idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None):
+                   idempotency_key: IdempotencyKey = None):
     claim = FeeClaim(body.contract_id, body.kind, body.date, body.quantity, body.amount)
 
     async def claimed() -> Outcome:
@@ -47,8 +47,4 @@ async def post_fee(body: Annotated[FeeClaimIn, Body(openapi_examples={"meals": {
             return Outcome(422, as_problem(refusal).body(), {"Content-Type": PROBLEM_JSON})
         return Outcome(201, done, {"Location": f"/v1/financing/contracts/{done['billed_contract_id']}"})
 
-    digest = fingerprint("POST", request.url.path, body.model_dump(mode="json"))
-    async with uow:  # the key is claimed in the claim's transaction
-        outcome = await uow.idempotency.once(principal.key_id, idempotency_key, digest, claimed)
-        await uow.commit()
-    return respond(outcome)
+    return respond(await run_once(request, uow, principal, idempotency_key, body, claimed))

@@ -6,10 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Request, Response
 
 from services.quality.adapters.sql_unit_of_work import SqlUnitOfWork
-from services.quality.api.dependencies import CurrentClock, IdempotencyKey, UnitOfWork, example, idempotent
+from services.quality.api.dependencies import CurrentClock, UnitOfWork, example
 from services.quality.application.absences import list_absences as listed, record_absences
 from services.quality.domain import records as r
-from shared.api.idempotency import Outcome
+from shared.api.idempotency import IdempotencyKey, Outcome, respond, run_once
 from shared.auth import CfaPrincipal, Principal
 from shared.types import IsoDate
 
@@ -23,7 +23,7 @@ async def _record(request: Request, uow: SqlUnitOfWork, principal: Principal, to
     async def recorded() -> Outcome:
         counts = await record_absences(uow, principal, body, today)
         return Outcome(201 if counts["recorded"] else 200, counts)
-    return await idempotent(request, uow, principal, idempotency_key, body, recorded)
+    return respond(await run_once(request, uow, principal, idempotency_key, body, recorded))
 
 
 @router.post("/v1/quality/absences", status_code=201, summary="Record an absence (idempotent by ERP record id)",

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel
 
-from services.quality.api.dependencies import CurrentClock, IdempotencyKey, UnitOfWork, example, idempotent
+from services.quality.api.dependencies import CurrentClock, UnitOfWork, example
 from services.quality.application import recording
 from services.quality.application.record_queries import get_record, list_records
 from services.quality.domain import records as r
-from shared.api.idempotency import Outcome
+from shared.api.idempotency import IdempotencyKey, Outcome, respond, run_once
 from shared.auth import CfaPrincipal
 from shared.types import IsoDate
 
@@ -47,7 +47,7 @@ def _collection(collection: str, kind: recording.Kind):
         async def created() -> Outcome:
             done = await recording.create_record(uow, principal, collection, body, clock.today())
             return Outcome(201, done, {"Location": f"/v1/quality/{collection}/{done['id']}"})
-        return await idempotent(request, uow, principal, idempotency_key, body, created)
+        return respond(await run_once(request, uow, principal, idempotency_key, body, created))
 
     async def listing(principal: CfaPrincipal, uow: UnitOfWork, status: str | None = None,
                       from_: Annotated[IsoDate | None, Query(alias="from")] = None, to: IsoDate | None = None,
@@ -78,7 +78,7 @@ def _step(collection: str, path: str, step_name: str, model: type[BaseModel]):
         async def stepped() -> Outcome:
             done = await recording.take_step(uow, principal, collection, name, record_id, body, clock.today())
             return Outcome(200, done, {"ETag": f'"{done["version"]}"'})
-        return await idempotent(request, uow, principal, idempotency_key, body, stepped)
+        return respond(await run_once(request, uow, principal, idempotency_key, body, stepped))
     post.__name__ = f"{collection}_{path}"
     router.post(f"/v1/quality/{collection}/{{record_id}}/{path}", summary=f"{collection}: {path} (CFA key)",
                 responses={200: example({"id": "4f1c...", "status": "acknowledged", "version": 2})})(post)

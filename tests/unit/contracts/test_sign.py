@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from kernel.errors import Conflict, Forbidden, Refused
-from services.contracts.api.command_routes import answer_once
+from shared.api.idempotency import answer_once
 from services.contracts.application.sign import sign_contract
 from shared.api.domain_errors import as_problem
 from shared.api.idempotency import Outcome, fingerprint

@@ -1,4 +1,4 @@
-"""The listing's SQL predicate is shared/tenancy's rule: for every role it names the columns
+"""The listing's SQL predicate is kernel/access.py's rule: for every role it names the columns
 ``can_see`` compares, and nothing else (checked on the compiled SQL, no database)."""
 import pytest
 
