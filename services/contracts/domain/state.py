@@ -39,6 +39,30 @@ class ContractState:
         return self.terms.get("opco")
 
     @property
+    def cfa_uai(self) -> str:
+        return self.terms["cfa"]["uai"]
+
+    @property
+    def employer_siret(self) -> str:
+        return self.terms["employer"]["siret"]
+
+    @property
+    def idcc(self) -> str:
+        return self.terms["employer"]["idcc"]
+
+    @property
+    def signed_on(self) -> str:
+        return self.terms["signed_on"]
+
+    @property
+    def start_date(self) -> str:
+        return self.terms["start_date"]
+
+    @property
+    def planned_end_date(self) -> str:
+        return self.terms["planned_end_date"]
+
+    @property
     def public_sector(self) -> bool:
         return bool(self.terms.get("employer", {}).get("public_sector"))
 
