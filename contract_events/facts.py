@@ -1,12 +1,15 @@
 """What the funding rules and the quality analytics need to know of each contract, folded from
 contract events (pure).
-Events arrive in the catalogue's shape: ``type``, ``subject`` (contract id), ``data``."""
+Events arrive in the catalogue's shape: ``type``, ``subject`` (contract id), ``data``, at any
+version: each is read at the current one (contract_events.upcasting)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, Iterable
+
+from contract_events.upcasting import read_data
 
 
 def _d(v: str | None) -> date | None:
@@ -55,7 +58,7 @@ def fold_facts(events: Iterable[dict[str, Any]]) -> dict[str, ContractFacts]:
     """Contracts by id, in signature order. Events of unknown contracts are ignored."""
     facts: dict[str, ContractFacts] = {}
     for ev in events:
-        t, data = ev["type"], ev.get("data") or {}
+        t, data = ev["type"], read_data(ev)
         cid = data.get("contract_id") or ev.get("subject")
         if t == "contract.signed":
             facts[cid] = _signed(cid, data, len(facts))
@@ -78,10 +81,11 @@ def fold_facts(events: Iterable[dict[str, Any]]) -> dict[str, ContractFacts]:
                 f.deposited_on = _d(data.get("deposited_on"))
             case "contract.amended":
                 changes = data.get("changes") or {}
-                if "planned_end_date" in changes:
-                    f.planned_end_date = date.fromisoformat(changes["planned_end_date"])
-                if "start_date" in changes:
-                    f.start_date = date.fromisoformat(changes["start_date"])
+                dates = changes.get("contract") or {}
+                if dates.get("planned_end_date"):
+                    f.planned_end_date = date.fromisoformat(dates["planned_end_date"])
+                if dates.get("start_date"):
+                    f.start_date = date.fromisoformat(dates["start_date"])
                 if changes.get("opco"):
                     f.opco = changes["opco"]
             case "contract.ruptured":
@@ -100,15 +104,24 @@ def fold_facts(events: Iterable[dict[str, Any]]) -> dict[str, ContractFacts]:
 
 
 def _signed(cid: str, d: dict[str, Any], order: int) -> ContractFacts:
-    adj = d.get("duration_adjustment") or {}
-    cert, employer, cfa = d.get("certification") or {}, d.get("employer") or {}, d.get("cfa") or {}
+    contract, training, employer = d.get("contract") or {}, d.get("training") or {}, d.get("employer") or {}
+    adj = contract.get("duration_adjustment") or {}
+    cert, cfa = training.get("certification") or {}, training.get("cfa") or {}
     return ContractFacts(
         contract_id=cid, apprentice_id=(d.get("apprentice") or {}).get("id", cid), opco=d.get("opco"),
         cfa_uai=cfa.get("uai"), cfa_siret=cfa.get("siret"), employer_siret=employer.get("siret"),
         idcc=employer.get("idcc"), rncp=cert.get("rncp"),
-        level=cert.get("level"), signed_on=date.fromisoformat(d["signed_on"]),
-        start_date=date.fromisoformat(d["start_date"]), planned_end_date=date.fromisoformat(d["planned_end_date"]),
-        training_started_on=_d(d.get("training_started_on")), previous_contract_id=d.get("previous_contract_id"),
+        level=cert.get("level"), signed_on=date.fromisoformat(contract["signed_on"]),
+        start_date=date.fromisoformat(contract["start_date"]),
+        planned_end_date=date.fromisoformat(contract["planned_end_date"]),
+        training_started_on=_d(training.get("cycle_start")), previous_contract_id=contract.get("previous_contract_id"),
         reduction_with_convention=adj.get("kind") == "reduction" and bool(adj.get("tripartite_convention")),
-        remote_80=bool(d.get("remote_training_share_at_least_80_percent")), training_hours=d.get("training_hours"),
+        remote_80=bool(training.get("remote_at_least_80_percent")), training_hours=training.get("hours"),
         order=order)
+
+
+def rncp_of(event: dict[str, Any]) -> str | None:
+    """The RNCP code a signature names (None for any other event)."""
+    if event["type"] != "contract.signed":
+        return None
+    return ((read_data(event).get("training") or {}).get("certification") or {}).get("rncp")

@@ -67,6 +67,15 @@ class Amendment(Strict):
         return self
 
 
+class AmendmentV2(Strict):
+    """Avenant (version 2): ``changes`` is a JSON Merge Patch (RFC 7386) over the CERFA
+    (contract_events.cerfa): the sections and fields that change, ``null`` to clear one; lists
+    (masters, pay lines) are replaced whole."""
+    effective_on: IsoDate
+    amendment_type: Literal["31", "32", "33", "34", "35", "36", "37", "38"]
+    changes: dict[str, Any] = Field(min_length=1)
+
+
 class Rupture(Strict):
     """Rupture anticipée (L6222-18 et suivants)."""
     ruptured_on: IsoDate

@@ -50,9 +50,9 @@ class Certification(Strict):
 
 
 class Master(Strict):
-    """Maître d'apprentissage."""
-    birth_date: IsoDate | None = None
-    name: Line | None = Field(default=None, max_length=200)
+    """Maître d'apprentissage (his or her name and birth date are personal: never published)."""
+    birth_date: IsoDate | None = Field(default=None, json_schema_extra={"x-personal": True})
+    name: Line | None = Field(default=None, max_length=200, json_schema_extra={"x-personal": True})
 
 
 class DurationAdjustment(Strict):

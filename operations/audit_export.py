@@ -16,7 +16,10 @@ from services.contracts.adapters.contract_streams import store
 from services.contracts.api.event_source import SOURCE
 from services.financing.adapters.referential import load_referential
 from services.financing.domain.engine import compute
-from shared.envelope import to_cloudevent
+from contract_events.facts import rncp_of
+from contract_events.publication import public_data
+from contract_events.upcasting import upcast
+from shared.envelope import as_stored, to_cloudevent
 from shared.eventstore.chain import Break, verify_chain
 
 
@@ -52,20 +55,23 @@ def _write(path: Path, content: bytes) -> dict:
 
 
 async def export(conn: AsyncConnection, out: Path, selection: dict, contract_ids: list[str],
-                 as_of: datetime | None) -> dict:
+                 as_of: datetime | None, personal_data: bool = False) -> dict:
+    """``personal_data``: the events as stored, names, NIR and addresses included (an explicit
+    choice of the auditor); by default they are left out as on the topic."""
     out.mkdir(parents=True, exist_ok=True)
     by_stream = await store.read_streams(conn, await _paths(conn, contract_ids) if contract_ids else [])
     known = {sid: [e for e in evs if as_of is None or e.recorded_at <= as_of] for sid, evs in by_stream.items()}
     lines = []
     for cid in contract_ids:
         for e in known.get(cid, []):
-            ce = to_cloudevent(e, SOURCE, with_position=True)
+            ce = to_cloudevent(e, SOURCE, with_position=True, publishable=as_stored if personal_data else public_data)
             lines.append(json.dumps(ce, ensure_ascii=False, separators=(",", ":"), sort_keys=True))
     all_events = sorted((e for evs in known.values() for e in evs), key=lambda e: (e.transaction_id, e.global_position))
-    rncps = {(e.data.get("certification") or {}).get("rncp") for e in all_events if e.type == "contract.signed"}
-    referential = await load_referential(conn, {r for r in rncps if r})
+    current = [{"type": e.type, "subject": e.stream_id, "data": upcast(e.type, e.schema_version, e.data)}
+               for e in all_events]
+    referential = await load_referential(conn, {r for e in current if (r := rncp_of(e))})
     today = (as_of or datetime.now(timezone.utc)).date()
-    result = compute([{"type": e.type, "subject": e.stream_id, "data": e.data} for e in all_events], referential, today)
+    result = compute(current, referential, today)
     full = result.as_dict()
     chosen = set(contract_ids)
     projection = {
@@ -84,7 +90,7 @@ async def export(conn: AsyncConnection, out: Path, selection: dict, contract_ids
                 breaks.append(str(item))
     files = [_write(out / "events.jsonl", ("\n".join(lines) + "\n" if lines else "").encode()),
              _write(out / "projection.json", json.dumps(projection, indent=2, ensure_ascii=False).encode())]
-    manifest = {"selection": selection, "as_of": projection["as_of"],
+    manifest = {"selection": selection, "as_of": projection["as_of"], "personal_data": personal_data,
                 "generated_at": datetime.now(timezone.utc).isoformat(), "contracts": contract_ids,
                 "events": len(lines), "chain": "intact" if not breaks else breaks, "files": files}
     _write(out / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False).encode())

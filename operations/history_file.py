@@ -3,6 +3,8 @@ each stream was at), as `parcours ops generate-history` writes and `parcours ops
 loads. Event ids are part of the file, so loading a file twice writes nothing twice."""
 from __future__ import annotations
 
+from contract_events.catalogue import VERSIONS
+
 import json
 import uuid
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ class FileEvent:
     type: str
     data: dict[str, Any]
     partition_key: str
+    schema_version: int = 1   # files written before contract.signed v2 name none: version 1
 
 
 class HistoryFileError(ValueError):
@@ -41,7 +44,8 @@ def write(path: Path, contracts: int, seed: int = 7) -> int:
             streams = []
             for stream_id, expected, evts in append.streams:
                 streams.append({"stream": stream_id, "expected_version": expected, "events": [
-                    {"id": str(uuid.uuid5(EVENT_IDS, f"{stream_id}:{expected + i}")), "type": t, "data": d}
+                    {"id": str(uuid.uuid5(EVENT_IDS, f"{stream_id}:{expected + i}")), "type": t,
+                     "schema_version": VERSIONS[t], "data": d}
                     for i, (t, d) in enumerate(evts, start=1)]})
                 events += len(evts)
             out.write(json.dumps({"partition_key": append.partition_key, "streams": streams},
@@ -81,13 +85,16 @@ def _parse(n: int, raw: str, last: dict[str, int]) -> list[FileEvent]:
                 raise HistoryFileError(n, "version_gap", f"stream {stream_id} is at version {last[stream_id]} "
                                                          f"in the file, the line expects {expected}")
             for i, e in enumerate(events, start=1):
-                if not isinstance(e["type"], str) or not isinstance(e["data"], dict):
+                schema_version = e.get("schema_version", 1)
+                if not isinstance(e["type"], str) or not isinstance(e["data"], dict) \
+                        or type(schema_version) is not int or schema_version < 1:
                     raise TypeError
-                out.append(FileEvent(n, stream_id, expected + i, str(uuid.UUID(e["id"])), e["type"], e["data"], key))
+                out.append(FileEvent(n, stream_id, expected + i, str(uuid.UUID(e["id"])), e["type"], e["data"], key,
+                                     schema_version))
             last[stream_id] = expected + len(events)
         return out
     except HistoryFileError:
         raise
     except (ValueError, TypeError, KeyError) as exc:
         raise HistoryFileError(n, "malformed_line", "expected {partition_key, streams: [{stream, "
-                                                    "expected_version, events: [{id, type, data}]}]}") from exc
+                                                    "expected_version, events: [{id, type, schema_version?, data}]}]}") from exc

@@ -15,13 +15,14 @@ from typing import Callable
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from contract_events.upcasting import upcast
 from services.contracts.adapters.tables import SCHEMA
 from services.contracts.adapters.contract_streams import store
 from services.contracts.adapters.view_writes import save_views
 from services.contracts.domain.state import ContractState, apply, fold
 from operations.history_file import FileEvent, read
 
-COLUMNS = ["seq", "stream_id", "stream_version", "event_id", "type", "data", "metadata"]
+COLUMNS = ["seq", "stream_id", "stream_version", "event_id", "type", "schema_version", "data", "metadata"]
 
 
 class ImportConflict(Exception):
@@ -55,10 +56,10 @@ async def import_file(engine: AsyncEngine, path: Path, *, chunk_events: int = 20
 async def _import_chunk(conn: AsyncConnection, chunk: list[FileEvent]) -> tuple[int, int]:
     # through SQLAlchemy first, which opens the transaction the driver calls below then run in
     await conn.execute(text("CREATE TEMP TABLE import_stage (seq int, stream_id text, stream_version int, "
-                            "event_id uuid, type text, data jsonb, metadata jsonb) ON COMMIT DROP"))
+                            "event_id uuid, type text, schema_version int, data jsonb, metadata jsonb) ON COMMIT DROP"))
     apg = (await conn.get_raw_connection()).driver_connection
     await apg.copy_records_to_table("import_stage", columns=COLUMNS, records=[
-        (i, e.stream_id, e.version, e.event_id, e.type, json.dumps(e.data, ensure_ascii=False),
+        (i, e.stream_id, e.version, e.event_id, e.type, e.schema_version, json.dumps(e.data, ensure_ascii=False),
          json.dumps({"partitionkey": e.partition_key, "actor": "import"})) for i, e in enumerate(chunk)])
     events = f"{SCHEMA}.events"
     reused = await apg.fetch(
@@ -81,8 +82,8 @@ async def _import_chunk(conn: AsyncConnection, chunk: list[FileEvent]) -> tuple[
             f"stream {r['stream_id']} is at version {r['at']}, the file continues it at {r['first']}" for r in behind))
     written = await apg.fetchval(f"""
         WITH added AS (
-          INSERT INTO {events} (stream_id, stream_version, event_id, type, data, metadata)
-          SELECT stream_id, stream_version, event_id, type, data, metadata FROM import_stage ORDER BY seq
+          INSERT INTO {events} (stream_id, stream_version, event_id, type, schema_version, data, metadata)
+          SELECT stream_id, stream_version, event_id, type, schema_version, data, metadata FROM import_stage ORDER BY seq
           RETURNING 1)
         SELECT count(*) FROM added""")
     if written:
@@ -100,8 +101,9 @@ async def _states(conn: AsyncConnection, imported: list[FileEvent]) -> list[Cont
     states: dict[str, ContractState] = {}
     if older:
         for sid, recorded in (await store.read_streams(conn, older)).items():
-            states[sid] = fold(sid, ((r.type, r.data) for r in recorded if r.stream_version < first_new[sid]))
+            states[sid] = fold(sid, ((r.type, upcast(r.type, r.schema_version, r.data))
+                                     for r in recorded if r.stream_version < first_new[sid]))
     for e in imported:
         state = states.setdefault(e.stream_id, ContractState(e.stream_id))
-        apply(state, e.type, e.data)
+        apply(state, e.type, upcast(e.type, e.schema_version, e.data))
     return list(states.values())

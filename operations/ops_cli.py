@@ -46,7 +46,9 @@ def audit_export_cmd(out: Path = typer.Option(..., help="the folder to write int
                      contract: str = typer.Option(None), apprentice: str = typer.Option(None),
                      cfa: str = typer.Option(None, help="a CFA's UAI or SIRET, with --from and --to"),
                      from_: str = typer.Option(None, "--from"), to: str = typer.Option(None),
-                     as_of: str = typer.Option(None, help="what was known then: an ISO timestamp with offset")):
+                     as_of: str = typer.Option(None, help="what was known then: an ISO timestamp with offset"),
+                     with_personal_data: bool = typer.Option(False, "--with-personal-data",
+                                                             help="include names, NIR, addresses (left out by default)")):
     """Export the events, the funding as of a time and a SHA-256 manifest of one audit scope."""
     from operations.audit_export import export, select_contracts
 
@@ -66,7 +68,7 @@ def audit_export_cmd(out: Path = typer.Option(..., help="the folder to write int
                 ids = await select_contracts(conn, contract, apprentice, cfa,
                                              date.fromisoformat(from_) if from_ else None,
                                              date.fromisoformat(to) if to else None)
-                return await export(conn, out, selection, ids, when)
+                return await export(conn, out, selection, ids, when, with_personal_data)
     manifest = asyncio.run(run())
     log.info("ops.audit_export", out=str(out), contracts=len(manifest["contracts"]), events=manifest["events"])
     typer.echo(json.dumps({"out": str(out), "contracts": len(manifest["contracts"]), "events": manifest["events"],

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 from shared.eventstore.model import RecordedEvent
 
@@ -16,7 +16,17 @@ def dataschema(event_type: str, version: int) -> str:
     return f"{SCHEMA_BASE_URI}/{event_type}/{version}"
 
 
-def to_cloudevent(ev: RecordedEvent, source: str, *, with_position: bool = False) -> dict[str, Any]:
+# What of an event's data may leave its service: (type, version, data) -> data. The contracts
+# service removes personal fields (contract_events.publication); other services publish as stored.
+Publishable = Callable[[str, int, dict[str, Any]], dict[str, Any]]
+
+
+def as_stored(event_type: str, version: int, data: dict[str, Any]) -> dict[str, Any]:
+    return data
+
+
+def to_cloudevent(ev: RecordedEvent, source: str, *, with_position: bool = False,
+                  publishable: Publishable = as_stored) -> dict[str, Any]:
     ce: dict[str, Any] = {
         "specversion": SPEC_VERSION,
         "id": str(ev.event_id),
@@ -33,7 +43,7 @@ def to_cloudevent(ev: RecordedEvent, source: str, *, with_position: bool = False
         ce["traceparent"] = ev.metadata["traceparent"]
     if with_position:
         ce["position"] = ev.global_position
-    ce["data"] = ev.data
+    ce["data"] = publishable(ev.type, ev.schema_version, ev.data)
     return ce
 
 

@@ -44,3 +44,12 @@ def remuneration_grid() -> list[dict[str, str]]:
 def seed_values() -> dict[int, Decimal]:
     """Valeur d'amorçage by certification level."""
     return {int(r["certification_level"]): Decimal(r["annual_amount_eur"]) for r in _rows("valeur_amorcage.csv")}
+
+
+@lru_cache
+def master_branch_conditions() -> dict[str, tuple[Decimal, Decimal]]:
+    """IDCC -> (years of related activity with a diploma in the field, years without), where a
+    branch agreement sets other conditions than R6223-22. Ships without rows: no branch value
+    has been checked against its agreement yet (docs/cerfa.md); a row overrides the decree."""
+    return {str(int(r["idcc"])): (Decimal(r["years_with_diploma"]), Decimal(r["years_without_diploma"]))
+            for r in _rows("master_branch_conditions.csv")}

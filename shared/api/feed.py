@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query, Request
 
 from shared.api.problems import Problem
 from shared.auth import CurrentPrincipal, require_role
-from shared.envelope import to_cloudevent
+from shared.envelope import Publishable, as_stored, to_cloudevent
 from shared.eventstore.store import EventStore
 
 
-def feed_router(store: EventStore, source: str) -> APIRouter:
+def feed_router(store: EventStore, source: str, publishable: Publishable = as_stored) -> APIRouter:
     router = APIRouter(tags=["feed"])
 
     example = {"events": [{"specversion": "1.0", "id": "8f1b...", "source": source, "type": "contract.signed",
@@ -33,7 +33,7 @@ def feed_router(store: EventStore, source: str) -> APIRouter:
                 raise Problem(422, "unknown-position", "Unknown position",
                               f"No event has position {after}: pass a position this feed returned.")
             batch = await store.read_all(conn, cursor, limit)
-        items = [to_cloudevent(e, source, with_position=True) for e in batch]
+        items = [to_cloudevent(e, source, with_position=True, publishable=publishable) for e in batch]
         last = batch[-1].global_position if batch else after
         return {"events": items, "last_position": last,
                 "next": f"/v1/events?after={last}&limit={limit}"}

@@ -74,7 +74,9 @@ def forbidden(detail: str) -> Problem:
 
 
 def _field(loc) -> str:
-    parts = [str(p) for p in loc if p not in ("body",)]
+    """The dotted path of a field; ``body`` and the tags of a tagged union (named ``<...>``, as
+    ``<cerfa>``) are left out: the caller knows the fields, not how the API tells shapes apart."""
+    parts = [str(p) for p in loc if p != "body" and not str(p).startswith("<")]
     return ".".join(parts) or "body"
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.envelope import CONTENT_TYPE, encode, to_cloudevent
+from shared.envelope import CONTENT_TYPE, Publishable, as_stored, encode, to_cloudevent
 from shared.eventstore.model import Cursor
 from shared.eventstore.store import EventStore
 from shared.observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG
@@ -33,8 +33,10 @@ def make_producer(bootstrap: str) -> AIOKafkaProducer:
 
 class OutboxRelay:
     def __init__(self, engine: AsyncEngine, store: EventStore, producer: AIOKafkaProducer,
-                 topic: str, source: str, *, batch_size: int = 1000, idle_seconds: float = 0.05):
+                 topic: str, source: str, *, batch_size: int = 1000, idle_seconds: float = 0.05,
+                 publishable: Publishable = as_stored):
         self.engine, self.store, self.producer = engine, store, producer
+        self.publishable = publishable
         self.topic, self.source = topic, source
         self.batch_size, self.idle_seconds = batch_size, idle_seconds
         self.name = f"relay:{topic}"
@@ -72,7 +74,7 @@ class OutboxRelay:
         headers = [("content-type", CONTENT_TYPE.encode())]
         futures = []
         for ev in events:
-            ce = to_cloudevent(ev, self.source)
+            ce = to_cloudevent(ev, self.source, publishable=self.publishable)
             futures.append(await self.producer.send(
                 self.topic, encode(ce), key=ce["partitionkey"].encode(), headers=headers))
         await asyncio.gather(*futures)

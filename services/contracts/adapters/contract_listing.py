@@ -3,7 +3,9 @@ may see, by signature date then id (keyset pagination). The tenancy predicate is
 rule (``matched_by``) turned into SQL here, and only here."""
 from __future__ import annotations
 
+import json
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_, select, text, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,6 +22,13 @@ COLUMNS = [c[name] for name in ContractView.__dataclass_fields__]
 # locks use hashtext('contracts.events')); index contracts_by_apprentice serves the read after it.
 HOLD_APPRENTICE = text("SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext('contracts.apprentices'), "
                        "hashtext(:apprentice_id))) AS held")
+# The same for masters (R6223-6 counts their live apprentices), in sorted order against deadlocks;
+# index contracts_by_master serves the containment test that follows.
+HOLD_MASTERS = text("SELECT count(*) FROM (SELECT pg_advisory_xact_lock(hashtext('contracts.masters'), hashtext(m)) "
+                    "FROM unnest(CAST(:ids AS text[])) AS m ORDER BY m) AS held")
+MASTERS_LIVE = text("SELECT contract_id, state FROM contracts.contracts "
+                    "WHERE (state -> 'terms' -> 'masters') @> ANY(CAST(:patterns AS jsonb[])) "
+                    "AND status <> ALL(CAST(:not_live AS text[])) ORDER BY start_date, contract_id")
 
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
@@ -65,3 +74,19 @@ class SqlContractViews:
         await self.conn.execute(HOLD_APPRENTICE, {"apprentice_id": apprentice_id})
         q = select(*COLUMNS).where(c.apprentice_id == apprentice_id, c.status.not_in(NOT_LIVE_STATUSES))
         return [ContractView(*row) for row in await self.conn.execute(q.order_by(c.start_date, c.contract_id))]
+
+    async def live_for_masters(self, master_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """master id -> the states of the live contracts that name the master; the masters stay
+        held until the unit ends (two signatures with one master run one after the other)."""
+        if not master_ids:
+            return {}
+        ids = sorted(set(master_ids))
+        await self.conn.execute(HOLD_MASTERS, {"ids": ids})
+        rows = await self.conn.execute(MASTERS_LIVE, {"patterns": [json.dumps([{"id": m}]) for m in ids],
+                                                      "not_live": list(NOT_LIVE_STATUSES)})
+        out: dict[str, list[dict[str, Any]]] = {m: [] for m in ids}
+        for _, state in rows:
+            for m in (state["terms"].get("masters") or []):
+                if m.get("id") in out:
+                    out[m["id"]].append(state)
+        return out

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contract_events.catalogue import VERSIONS
+from contract_events.upcasting import upcast
 from services.contracts.adapters.tables import SCHEMA
 from services.contracts.adapters.view_writes import save_views
 from services.contracts.application.unit_of_work import Change, StreamChanged
@@ -23,16 +25,17 @@ class SqlContractStreams:
         events = await store.read_stream(self.conn, contract_id)
         if not events:
             return None
-        return fold(contract_id, ((e.type, e.data) for e in events))
+        return fold(contract_id, ((e.type, upcast(e.type, e.schema_version, e.data)) for e in events))
 
     async def record(self, changes: list[Change], actor: str) -> None:
         """Append each state's new events (at its loaded version), in one transaction, then
         refresh the read model and the deadlines of every state."""
         appends = []
         for state, evts in changes:
-            key = state.terms["apprentice"]["id"] if state.terms else evts[0][1]["apprentice"]["id"]
+            key = state.apprentice_id if state.terms else evts[0][1]["apprentice"]["id"]
             appends.append(StreamAppend(state.contract_id, state.version, [
-                NewEvent(t, d, metadata={"partitionkey": key, "actor": actor}) for t, d in evts]))
+                NewEvent(t, d, schema_version=VERSIONS[t], metadata={"partitionkey": key, "actor": actor})
+                for t, d in evts]))
         try:
             recorded = await store.append(self.conn, appends)
         except ConcurrencyConflict as exc:

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.contracts.adapters.contract_listing import SqlContractViews
 from services.contracts.adapters.contract_streams import SqlContractStreams
 from services.contracts.adapters.due_deadlines import SqlDeadlines
+from services.contracts.adapters.secrets import SqlSecrets
 from services.contracts.adapters.tables import SCHEMA
 from shared.sql_unit_of_work import SqlUnitOfWorkBase
 
@@ -19,3 +20,4 @@ class SqlUnitOfWork(SqlUnitOfWorkBase):
         self.contracts = SqlContractStreams(conn)
         self.views = SqlContractViews(conn)
         self.deadlines = SqlDeadlines(conn)
+        self.secrets = SqlSecrets(conn)

@@ -6,6 +6,7 @@ import asyncio
 import structlog
 from fastapi import FastAPI
 
+from contract_events.publication import public_data
 from services.contracts.adapters.contract_streams import store
 from services.contracts.adapters.deadline_scheduler import tick
 from services.contracts.api import schemas
@@ -28,7 +29,8 @@ async def outbox_relay(app: FastAPI, stop: asyncio.Event) -> None:
     await producer.start()
     try:
         relay = OutboxRelay(app.state.engine, store, producer, s.topic(CONTRACT_EVENTS), SOURCE,
-                            batch_size=s.relay_batch_size, idle_seconds=s.relay_idle_seconds)
+                            batch_size=s.relay_batch_size, idle_seconds=s.relay_idle_seconds,
+                            publishable=public_data)
         app.state.relay = relay
         await relay.run(stop)
     finally:
@@ -49,7 +51,7 @@ async def deadline_scheduler(app: FastAPI, stop: asyncio.Event) -> None:
 
 def create_app(settings: Settings | None = None, clock=None) -> FastAPI:
     app = build_app("contracts", settings or get_settings(),
-                    [router, schemas.router, feed_router(store, SOURCE)],
+                    [router, schemas.router, feed_router(store, SOURCE, public_data)],
                     workers=[outbox_relay, deadline_scheduler],
                     description="Signs and follows apprenticeship contracts; publishes contracts.events.")
     app.state.clock = clock or SystemClock()

@@ -4,11 +4,12 @@ If-Match.
 
 (No ``from __future__ import annotations`` here: the command endpoints are built in a loop and
 FastAPI must see their body types as real classes.)"""
-from typing import Annotated, Any, Awaitable, Callable
+from typing import Annotated, Any, Awaitable, Callable, Union
 
 from fastapi import APIRouter, Body, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Discriminator, Tag
 
+from contract_events.cerfa import Cerfa
 from contract_events.signed import ContractTerms
 from services.contracts.api import examples
 from services.contracts.api.dependencies import UnitOfWork, WakeRelay
@@ -38,10 +39,28 @@ async def _idempotent(request: Request, uow: ContractsUnitOfWork, wake_relay: Ca
     return respond(outcome)
 
 
-@router.post("/v1/contracts", status_code=201, summary="Sign a contract (CFA key)",
+def _shape(body: Any) -> str:
+    """A CERFA has the form's sections; anything else is read as the summary of version 1."""
+    return "<cerfa>" if isinstance(body, dict) and ("contract" in body or "training" in body) else "<summary>"
+
+
+SignBody = Annotated[Union[Annotated[Cerfa, Tag("<cerfa>")], Annotated[ContractTerms, Tag("<summary>")]],
+                     Discriminator(_shape)]
+SIGN_EXAMPLES = {
+    "cerfa": {"summary": "The CERFA FA13 (docs/cerfa.md)", "value": examples.SIGN_CERFA},
+    "summary": {"summary": "Deprecated: the summary of version 1, signed as an incomplete CERFA",
+                "value": examples.SIGN},
+}
+
+
+@router.post("/v1/contracts", status_code=201, summary="Sign a contract: the CERFA FA13 (CFA key)",
+             description="The body is the CERFA (sections employer, apprentice, masters, contract, training; "
+                         "docs/cerfa.md). Every empty mandatory box and every broken rule is listed at once "
+                         "(422). The summary body of version 1 is still accepted, deprecated: the contract is "
+                         "then an incomplete CERFA, and the checks that need the whole form do not run.",
              responses={201: {"content": {"application/json": {"example": {**examples.STATE, "status": "signed",
                                                                              "version": 1, "opco": "ATLAS"}}}}})
-async def sign(terms: Annotated[ContractTerms, Body(openapi_examples={"contract": {"value": examples.SIGN}})],
+async def sign(terms: Annotated[SignBody, Body(openapi_examples=SIGN_EXAMPLES)],
                request: Request, principal: CurrentPrincipal, uow: UnitOfWork, wake_relay: WakeRelay,
                idempotency_key: IdempotencyKey = None):
     async def action() -> Outcome:

@@ -7,6 +7,8 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 
+from contract_events.catalogue import VERSIONS
+from contract_events.publication import public_data
 from services.contracts.api import examples
 from services.contracts.api.dependencies import UnitOfWork
 from services.contracts.api.event_source import SOURCE
@@ -21,10 +23,13 @@ router = APIRouter(tags=["contracts"])
 
 
 def contract_body(view: ContractView) -> dict:
+    """A contract as the API lists it: its state, the CERFA without personal data (that is
+    GET /v1/contracts/{id}/cerfa's, for the CFA and the OPCO)."""
+    state = {**view.state, "terms": public_data("contract.signed", VERSIONS["contract.signed"], view.state["terms"])}
     return {"contract_id": view.contract_id, "status": view.status, "version": view.version,
             "apprentice_id": view.apprentice_id, "cfa_uai": view.cfa_uai, "opco": view.opco,
             "signed_on": view.signed_on.isoformat(), "start_date": view.start_date.isoformat(),
-            "planned_end_date": view.planned_end_date.isoformat(), "state": view.state}
+            "planned_end_date": view.planned_end_date.isoformat(), "state": state}
 
 
 @router.get("/v1/contracts/{contract_id}", summary="A contract's current state",
@@ -39,7 +44,7 @@ async def get_contract(contract_id: str, response: Response, principal: CurrentP
             responses={200: {"content": {"application/json": {"example": {"events": []}}}}})
 async def contract_events(contract_id: str, principal: CurrentPrincipal, uow: UnitOfWork):
     events = await contract_reads.contract_stream(uow, principal, contract_id)
-    return {"events": [to_cloudevent(e, SOURCE, with_position=True) for e in events]}
+    return {"events": [to_cloudevent(e, SOURCE, with_position=True, publishable=public_data) for e in events]}
 
 
 @router.get("/v1/contracts", summary="Contracts this key may see, by signature date",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.contracts.api import command_routes, contract_routes
+from services.contracts.api import cerfa_routes, command_routes, contract_routes
 
 __all__ = ["router"]
 
 router = APIRouter()
 router.include_router(command_routes.router)
 router.include_router(contract_routes.router)
+router.include_router(cerfa_routes.router)

@@ -7,5 +7,4 @@ from kernel.access import Principal, can_see
 
 
 def visible(principal: Principal, state: ContractState) -> bool:
-    cfa = state.terms["cfa"]
-    return can_see(principal, cfa["uai"], cfa.get("siret"), state.opco)
+    return can_see(principal, state.cfa_uai, state.cfa_siret, state.opco)

@@ -9,7 +9,7 @@ from services.contracts.application.unit_of_work import ContractsUnitOfWork, Con
 from kernel.errors import NotFound
 from kernel.access import Principal
 from shared.eventstore.model import RecordedEvent
-from kernel.access import can_see
+from kernel.access import can_see, require_role
 
 
 @dataclass(frozen=True)
@@ -42,3 +42,11 @@ async def list_contracts(uow: ContractsUnitOfWork, principal: Principal, filters
     async with uow:
         rows = await uow.views.page(principal, filters, after, limit + 1)
     return Page(rows[:limit], len(rows) > limit)
+
+
+async def get_cerfa(uow: ContractsUnitOfWork, principal: Principal, contract_id: str) -> ContractView:
+    """The contract with its whole CERFA, personal data included: for the CFA that owns it and
+    the OPCO that funds it only (an ops key is refused: the audit export, with its explicit flag,
+    is the ops way to personal data)."""
+    require_role(principal, "cfa", "opco")
+    return await get_contract(uow, principal, contract_id)

@@ -38,10 +38,9 @@ class ContractView:
 
     @classmethod
     def of(cls, state: ContractState) -> ContractView:
-        t = state.terms
-        return cls(state.contract_id, state.apprentice_id, t["cfa"]["uai"], t["cfa"].get("siret"), t.get("opco"),
-                   state.status, state.version, date.fromisoformat(t["signed_on"]),
-                   date.fromisoformat(t["start_date"]), date.fromisoformat(t["planned_end_date"]), state.as_dict())
+        return cls(state.contract_id, state.apprentice_id, state.cfa_uai, state.cfa_siret, state.opco,
+                   state.status, state.version, date.fromisoformat(state.signed_on),
+                   date.fromisoformat(state.start_date), date.fromisoformat(state.planned_end_date), state.as_dict())
 
 
 @dataclass(frozen=True)
@@ -74,6 +73,13 @@ class ContractViews(Protocol):
     # by (start_date, contract_id); the apprentice stays held until the unit ends, so another unit
     # asking for the same apprentice waits, then sees what this one committed (two signatures
     # for one apprentice never pass together)
+    async def live_for_masters(self, master_ids: list[str]) -> dict[str, list[dict[str, Any]]]: ...
+    # live_for_masters: master id -> the folded states (ContractState.as_dict()) of the live
+    # contracts naming the master; the masters stay held until the unit ends, like the apprentice
+
+
+class Secrets(Protocol):
+    async def pseudonym_key(self) -> bytes: ...
 
 
 class Deadlines(Protocol):
@@ -93,6 +99,7 @@ class ContractsUnitOfWork(Protocol):
     views: ContractViews
     deadlines: Deadlines
     idempotency: Idempotency
+    secrets: Secrets
 
     async def __aenter__(self) -> ContractsUnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...

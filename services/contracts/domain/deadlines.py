@@ -11,7 +11,7 @@ from services.contracts.domain.state import ContractState, Event
 
 
 def transmission_due(s: ContractState) -> date:
-    return add_working_days(date.fromisoformat(s.terms["start_date"]), TRANSMISSION_WORKING_DAYS)
+    return add_working_days(date.fromisoformat(s.start_date), TRANSMISSION_WORKING_DAYS)
 
 
 def decision_due(s: ContractState) -> date:

@@ -23,6 +23,25 @@ MAX_DURATION_MONTHS_RQTH = 48      # L6222-7-1 as the code cites it: 4 years for
 
 # -- Master (maître d'apprentissage) --------------------------------------------------------------
 MASTER_MIN_AGE = 18                # L6223-8-1: of age at the start
+MASTER_MAX_APPRENTICES = 2         # R6223-6: at most two apprentices at once ...
+MASTER_MAX_REPEATING = 1           # R6223-6: ... and one more whose training is extended after a
+                                   # failed exam (a contract with an extension, L6222-11)
+MASTER_YEARS_WITH_DIPLOMA = 1      # R6223-22 1°: a diploma or title in the field of the certification,
+                                   # of at least its level, and 1 year of related activity ...
+MASTER_YEARS_WITHOUT_DIPLOMA = 2   # R6223-22 2°: ... or 2 years of related activity. A branch
+                                   # agreement may set other conditions: kernel/reference/
+                                   # master_branch_conditions.csv, by IDCC
+
+# -- Minor apprentice -----------------------------------------------------------------------------
+MAJORITY_AGE = 18                  # C. civ. 414: under 18 at the start, the apprentice is a minor
+MINOR_MAX_DAILY_HOURS = Decimal(8)     # L6222-25: a minor works at most 8 hours a day ...
+MINOR_MAX_WEEKLY_HOURS = Decimal(35)   # L6222-25: ... and 35 hours a week
+# R4153-40: a minor on dangerous machines or exposed to particular risks needs the employer's
+# declaration of derogation to the labour inspectorate (checked in rules._dangerous_machines);
+# C. civ. 388-1-1: a minor is represented by a legal representative, who signs the CERFA
+
+# -- Types of contract signed (31 to 38 are amendments: contract.amended) -------------------------
+SIGNATURE_CONTRACT_TYPES = ("11", "21", "22", "23")
 
 # -- Training time --------------------------------------------------------------------------------
 MIN_TRAINING_SHARE = Decimal("0.25")   # L6211-2: at least 25 % of the working time

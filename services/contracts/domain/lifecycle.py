@@ -5,13 +5,15 @@ deadlines that raise events by themselves are in deadlines.py).
 ``RulesBroken`` means the command's data breaks a rule (422)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from pydantic import ValidationError
 
 from contract_events import payloads as ev
 from services.contracts.domain.commands import Decision
-from contract_events.signed import ContractTerms
+from contract_events.cerfa import Cerfa, missing_fields
+from contract_events.upcasting import changes_to_patch, diff_patch, merge_patch
 from services.contracts.domain.legal import RUPTURE_DAYS_BEFORE_START
 from services.contracts.domain.rules import Context, References, Violation, check_contract
 from services.contracts.domain.state import ContractState, Event
@@ -50,7 +52,7 @@ def transmit(s: ContractState, body: ev.Transmission) -> list[Event]:
     _open(s, "transmission")
     if not s.needs_transmission:
         raise NotNow("transmission", "nothing to transmit: already transmitted")
-    if body.transmitted_on < date.fromisoformat(s.terms["signed_on"]):
+    if body.transmitted_on < date.fromisoformat(s.signed_on):
         raise _rule("transmitted_on", "transmitted_before_signature", "Transmitted before it was signed.")
     if body.file_complete_on and body.file_complete_on < body.transmitted_on:
         raise _rule("file_complete_on", "complete_before_transmission", "The file cannot be complete before it is sent.")
@@ -91,22 +93,31 @@ def deposit(s: ContractState, body: ev.Deposit) -> list[Event]:
     return [("contract.deposited", ev.event_data(s.contract_id, body))]
 
 
-def amend(s: ContractState, body: ev.Amendment, refs: References, ctx: Context) -> list[Event]:
+def amend(s: ContractState, body: ev.Amendment | ev.AmendmentV2, refs: References, ctx: Context) -> list[Event]:
+    """``changes``: a merge patch over the CERFA, or the summary's names of version 1
+    (``planned_end_date``...), read as the patch they mean. The event records the smallest patch
+    from the terms in force to the amended ones, normalised."""
     _open(s, "amendment")
-    if "apprentice" in body.changes and body.changes["apprentice"].get("id") != s.terms["apprentice"]["id"]:
+    patch = changes_to_patch(body.changes, s.start_date)
+    apprentice = patch.get("apprentice") or {}
+    if "id" in apprentice and apprentice["id"] != s.apprentice_id:
         raise _rule("changes.apprentice.id", "apprentice_cannot_change", "An avenant keeps the same apprentice.")
     try:
-        terms = ContractTerms.model_validate({**s.terms, **body.changes})
+        terms = Cerfa.model_validate(merge_patch(s.terms, patch))
     except ValidationError as exc:
         raise RulesBroken([Violation("changes." + ".".join(str(p) for p in e["loc"]), e["type"], e["msg"])
                            for e in exc.errors()]) from None
+    ctx = replace(ctx, full_cerfa=not missing_fields(s.terms))
     opco, violations = check_contract(terms, refs, ctx)
     if violations:
         raise RulesBroken(violations)
-    changes = {k: v for k, v in terms.model_dump(mode="json", exclude_none=True).items()
-               if k in body.changes}
-    if opco != s.terms.get("opco"):
-        changes["opco"] = opco
+    amended = terms.model_dump(mode="json", exclude_none=True)
+    amended["opco"] = opco
+    before = Cerfa.model_validate(s.terms).model_dump(mode="json", exclude_none=True)
+    before["opco"] = s.opco
+    changes = diff_patch(before, amended)
+    if not changes:
+        raise _rule("changes", "amendment_changes_nothing", "The avenant leaves every field as it was.")
     data = {"contract_id": s.contract_id, "effective_on": body.effective_on.isoformat(),
             "amendment_type": body.amendment_type, "changes": changes}
     return [("contract.amended", data)]
@@ -114,7 +125,7 @@ def amend(s: ContractState, body: ev.Amendment, refs: References, ctx: Context) 
 
 def rupture(s: ContractState, body: ev.Rupture) -> list[Event]:
     _open(s, "rupture")
-    start = date.fromisoformat(s.terms["start_date"])
+    start = date.fromisoformat(s.start_date)
     if body.ruptured_on < start - timedelta(days=RUPTURE_DAYS_BEFORE_START):
         raise _rule("ruptured_on", "rupture_before_start", "A contract that has not started is cancelled, not ruptured.")
     return [("contract.ruptured", ev.event_data(s.contract_id, body))]
@@ -136,27 +147,27 @@ def end_post_rupture_training(s: ContractState, body: ev.PostRuptureTrainingEnde
 
 def complete(s: ContractState, body: ev.Completion) -> list[Event]:
     _open(s, "completion")
-    if body.ended_on < date.fromisoformat(s.terms["start_date"]):
+    if body.ended_on < date.fromisoformat(s.start_date):
         raise _rule("ended_on", "ended_before_start", "A contract cannot end before it starts.")
     return [("contract.completed", ev.event_data(s.contract_id, body))]
 
 
 def cancel(s: ContractState, body: ev.Cancellation) -> list[Event]:
     _open(s, "cancellation")
-    if body.cancelled_on > date.fromisoformat(s.terms["start_date"]):
+    if body.cancelled_on > date.fromisoformat(s.start_date):
         raise NotNow("cancellation", "the contract has started: record a rupture instead")
     return [("contract.cancelled", ev.event_data(s.contract_id, body))]
 
 
-def successor_context(previous: ContractState, terms: ContractTerms) -> Context:
+def successor_context(previous: ContractState, terms: Cerfa) -> Context:
     """Check a successor (previous_contract_id) against the contract it follows."""
     if previous.status not in ("ruptured", "completed"):
         raise NotNow("signature", f"the previous contract is {previous.status}, neither ruptured nor completed")
     if previous.successor_contract_id:
         raise NotNow("signature", "the previous contract already has a successor")
-    if previous.terms["apprentice"]["id"] != terms.apprentice.id:
-        raise _rule("previous_contract_id", "other_apprentice", "The previous contract is another apprentice's.")
-    end = _d(previous.ruptured_on) or _d(previous.ended_on) or _d(previous.terms["planned_end_date"])
+    if previous.apprentice_id != terms.apprentice.id:
+        raise _rule("contract.previous_contract_id", "other_apprentice", "The previous contract is another apprentice's.")
+    end = _d(previous.ruptured_on) or _d(previous.ended_on) or _d(previous.planned_end_date)
     return Context(previous_end=end, previous_ruptured=previous.status == "ruptured")
 
 

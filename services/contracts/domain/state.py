@@ -1,8 +1,12 @@
-"""A contract's state, folded from its stream (pure)."""
+"""A contract's state, folded from its stream (pure). Events come in at their current version
+(contract_events.upcasting reads older ones): ``terms`` is the CERFA (contract_events.cerfa) as
+signed, with every amendment's merge patch applied."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Iterable
+
+from contract_events.upcasting import merge_patch
 
 Event = tuple[str, dict[str, Any]]   # (type, data): what a stream holds and a command emits
 
@@ -12,7 +16,7 @@ class ContractState:
     contract_id: str
     version: int = 0
     status: str = "new"   # signed, transmitted, accepted, refused, deposited, ruptured, completed, cancelled
-    terms: dict[str, Any] = field(default_factory=dict)
+    terms: dict[str, Any] = field(default_factory=dict)   # the CERFA, as JSON
     needs_transmission: bool = False
     transmitted_on: str | None = None
     file_complete_on: str | None = None
@@ -39,8 +43,16 @@ class ContractState:
         return self.terms.get("opco")
 
     @property
+    def cfa(self) -> dict[str, Any]:
+        return self.terms["training"]["cfa"]
+
+    @property
     def cfa_uai(self) -> str:
-        return self.terms["cfa"]["uai"]
+        return self.cfa["uai"]
+
+    @property
+    def cfa_siret(self) -> str | None:
+        return self.cfa.get("siret")
 
     @property
     def employer_siret(self) -> str:
@@ -52,15 +64,24 @@ class ContractState:
 
     @property
     def signed_on(self) -> str:
-        return self.terms["signed_on"]
+        return self.terms["contract"]["signed_on"]
 
     @property
     def start_date(self) -> str:
-        return self.terms["start_date"]
+        return self.terms["contract"]["start_date"]
 
     @property
     def planned_end_date(self) -> str:
-        return self.terms["planned_end_date"]
+        return self.terms["contract"]["planned_end_date"]
+
+    @property
+    def master_ids(self) -> list[str]:
+        return [m["id"] for m in self.terms.get("masters") or [] if m.get("id")]
+
+    @property
+    def repeating(self) -> bool:
+        """Extended after a failed exam (R6223-6 counts such an apprentice apart)."""
+        return (self.terms["contract"].get("duration_adjustment") or {}).get("kind") == "extension"
 
     @property
     def public_sector(self) -> bool:
@@ -111,7 +132,7 @@ def apply(s: ContractState, event_type: str, data: dict[str, Any]) -> None:
         case "contract.deposited":
             s.status, s.deposit_number, s.needs_deposit = "deposited", data.get("deposit_number"), False
         case "contract.amended":
-            s.terms = {**s.terms, **data.get("changes", {})}
+            s.terms = merge_patch(s.terms, data.get("changes") or {})
             s.amendments += 1
             s.needs_transmission = True
         case "contract.ruptured":

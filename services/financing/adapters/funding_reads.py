@@ -43,7 +43,9 @@ class SqlFundingReads:
 
     async def apprentices_certified_in(self, rncps: Collection[str]) -> list[str]:
         q = select(ce.apprentice_id).where(ce.type == "contract.signed",
-                                           ce.data["certification"]["rncp"].astext.in_(list(rncps))).distinct()
+                                           func.coalesce(ce.data["training"]["certification"]["rncp"].astext,  # v2
+                                                         ce.data["certification"]["rncp"].astext  # kept before v2
+                                                         ).in_(list(rncps))).distinct()
         return [r[0] for r in await self.conn.execute(q)]
 
     async def funding_years(self, contract_id: str) -> list[FundingYear]:

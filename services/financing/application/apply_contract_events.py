@@ -9,6 +9,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from contract_events.catalogue import STATUS_AFTER
+from contract_events.upcasting import upcast_cloudevent
 from kernel.months import months_started
 from services.financing.application.funding_paths import recompute
 from services.financing.application.unit_of_work import ContractSummary, FinancingUnitOfWork, PathEvent
@@ -27,9 +28,11 @@ def _recorded_at(ce: dict[str, Any]) -> datetime:
 
 
 def signed_summary(contract_id: str, data: dict[str, Any], version: int) -> ContractSummary:
-    start, end = date.fromisoformat(data["start_date"]), date.fromisoformat(data["planned_end_date"])
-    signed_on = date.fromisoformat(data["signed_on"])
-    return ContractSummary(contract_id, data["apprentice"]["id"], data["cfa"]["uai"], data["cfa"].get("siret"),
+    """The summary of a signature (its data at the current version)."""
+    contract, cfa = data["contract"], data["training"]["cfa"]
+    start, end = date.fromisoformat(contract["start_date"]), date.fromisoformat(contract["planned_end_date"])
+    signed_on = date.fromisoformat(contract["signed_on"])
+    return ContractSummary(contract_id, data["apprentice"]["id"], cfa["uai"], cfa.get("siret"),
                            data.get("opco"), regime_of(signed_on), signed_on, start, end,
                            months_started(start, end), "signed", version)
 
@@ -41,6 +44,7 @@ async def apply_contract_events(uow: FinancingUnitOfWork, events: list[dict[str,
     for ce in events:
         if not ce["type"].startswith("contract."):
             continue
+        ce = upcast_cloudevent(ce)   # kept and read at the current version
         apprentice = apprentice_key(ce)
         touched.add(apprentice)
         version = int(ce.get("sequence") or 0)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Collection
 
-from contract_events.facts import ContractFacts, fold_facts
+from contract_events.facts import ContractFacts, fold_facts, rncp_of
 from kernel.errors import Refused
 from services.financing.application.unit_of_work import (FinancingUnitOfWork, FundingReads, FundingYear,
                                                          StoredAdvance)
@@ -36,8 +36,7 @@ async def compute_paths(uow: FinancingUnitOfWork, apprentice_ids: Collection[str
                         recorded_until: datetime | None = None) -> Computation:
     """The funding of these paths (one read of their events, one of the referential they need)."""
     events = await _events(uow.reads, apprentice_ids, recorded_until)
-    rncps = {(e["data"].get("certification") or {}).get("rncp") for e in events if e["type"] == "contract.signed"}
-    referential = await uow.referential.load({r for r in rncps if r})
+    referential = await uow.referential.load({r for e in events if (r := rncp_of(e))})
     return compute(events, referential, today)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from contract_events.readers import reader_model
+from contract_events.upcasting import read_data
 from services.financing.domain.npec import NpecRow, Referential
 from shared.types import IsoDate, Line
 
@@ -16,7 +17,7 @@ from shared.types import IsoDate, Line
 # What the funding rules read of each event; the rest of the published payload is optional and
 # unknown fields are kept (contract_events.readers).
 _REQUIRED: dict[str, frozenset[str]] = {
-    "contract.signed": frozenset({"apprentice", "signed_on", "start_date", "planned_end_date"}),
+    "contract.signed": frozenset({"apprentice", "contract", "training"}),
     "contract.funding_accepted": frozenset({"annual_funding_level"}),
     "contract.ruptured": frozenset({"ruptured_on"}),
     "contract.post_rupture_training_ended": frozenset({"ended_on"}),
@@ -33,13 +34,14 @@ class SimEvent(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
     id: Line | None = None
     time: Line | None = None
+    dataschema: Line | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
     def _check(self):
         if not self.subject and not self.data.get("contract_id"):
             raise ValueError("an event names its contract: subject or data.contract_id")
         if self.type in _REQUIRED:
-            reader_model(self.type, _REQUIRED[self.type]).model_validate(self.data)
+            reader_model(self.type, _REQUIRED[self.type]).model_validate(read_data(self.model_dump()))
         return self
 
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from contract_events.upcasting import upcast_cloudevent
 from services.quality.application.unit_of_work import ContractEvent, QualityUnitOfWork
 
 
 def _kept(ce: dict[str, Any]) -> ContractEvent:
-    data = ce.get("data") or {}
-    return ContractEvent(ce["id"], ce["subject"], (data.get("cfa") or {}).get("uai") if ce["type"] == "contract.signed"
-                         else None, ce["type"], data,
+    """The event at the current version (contract_events.upcasting), as it is kept."""
+    data = upcast_cloudevent(ce).get("data") or {}
+    uai = ((data.get("training") or {}).get("cfa") or {}).get("uai") if ce["type"] == "contract.signed" else None
+    return ContractEvent(ce["id"], ce["subject"], uai, ce["type"], data,
                          datetime.fromisoformat(ce["time"]) if ce.get("time") else datetime.now(timezone.utc))
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import Awaitable, Callable
 
+from contract_events.catalogue import VERSIONS
+from contract_events.upcasting import upcast
 from services.contracts.application.unit_of_work import Change, ContractView, ListFilters, StreamChanged
 from services.contracts.domain.deadlines import deadlines as running_deadlines
 from services.contracts.domain.rules import NOT_LIVE_STATUSES
@@ -47,7 +49,8 @@ class FakeContractStreams:
 
     async def load(self, contract_id):
         events = self.t.streams.get(contract_id)
-        return fold(contract_id, ((e.type, e.data) for e in events)) if events else None
+        return fold(contract_id, ((e.type, upcast(e.type, e.schema_version, e.data)) for e in events)) \
+            if events else None
 
     async def record(self, changes: list[Change], actor):
         if self.meanwhile:
@@ -56,12 +59,12 @@ class FakeContractStreams:
             if len(self.t.streams.get(state.contract_id, [])) != state.version:
                 raise StreamChanged(state.contract_id)
         for state, evts in changes:
-            key = state.terms["apprentice"]["id"] if state.terms else evts[0][1]["apprentice"]["id"]
+            key = state.apprentice_id if state.terms else evts[0][1]["apprentice"]["id"]
             stream = self.t.streams.setdefault(state.contract_id, [])
             for event_type, data in evts:
                 self.t.position += 1
                 stream.append(RecordedEvent(self.t.position, self.t.position, state.contract_id, len(stream) + 1,
-                                            uuid.uuid4(), event_type, 1, copy.deepcopy(data),
+                                            uuid.uuid4(), event_type, VERSIONS[event_type], copy.deepcopy(data),
                                             {"partitionkey": key, "actor": actor}, datetime.now(timezone.utc)))
         for state, evts in changes:
             for event_type, data in evts:
@@ -106,6 +109,23 @@ class FakeContractViews:
                 if v.apprentice_id == apprentice_id and v.status not in NOT_LIVE_STATUSES]
         return sorted(live, key=lambda v: (v.start_date, v.contract_id))
 
+    async def live_for_masters(self, master_ids):
+        for m in sorted(set(master_ids)):
+            lock = self.t.apprentice_locks.setdefault(("master", m), asyncio.Lock())
+            if lock not in self.held:
+                await lock.acquire()
+                self.held.append(lock)
+        views = sorted(self.t.views.values(), key=lambda v: (v.start_date, v.contract_id))
+        return {m: [v.state for v in views if v.status not in NOT_LIVE_STATUSES
+                    and m in ContractState(**v.state).master_ids] for m in set(master_ids)}
+
+
+class FakeSecrets:
+    KEY = b"unit-test pseudonymisation key, 32"
+
+    async def pseudonym_key(self):
+        return self.KEY
+
 
 class FakeDeadlines:
     def __init__(self, t: Tables):
@@ -146,6 +166,7 @@ class FakeUnitOfWork(FakeTransaction):
         self.views = FakeContractViews(self.tables, self.held)
         self.deadlines = FakeDeadlines(self.tables)
         self.idempotency = FakeIdempotency(self.tables)
+        self.secrets = FakeSecrets()
 
     async def __aexit__(self, *exc):
         await super().__aexit__(*exc)

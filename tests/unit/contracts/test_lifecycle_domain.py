@@ -10,10 +10,11 @@ from services.contracts.domain.commands import Decision
 from services.contracts.domain.deadlines import deadlines, fire
 from services.contracts.domain.lifecycle import NotNow, RulesBroken, successor_context
 from services.contracts.domain.state import ContractState, fold
+from contract_events.upcasting import upcast
 from tests.unit.contracts.given import terms
 
-SIGNED = ("contract.signed", {"contract_id": "c1", **terms().model_dump(mode="json", exclude_none=True),
-                              "opco": "ATLAS"})   # starts 2024-09-28
+SIGNED = ("contract.signed", upcast("contract.signed", 1, {   # a summary of version 1, read as the CERFA
+    "contract_id": "c1", **terms().model_dump(mode="json", exclude_none=True), "opco": "ATLAS"}))  # starts 2024-09-28
 TRANSMITTED = ("contract.transmitted", {"contract_id": "c1", "transmitted_on": "2024-09-30", "by": "cfa",
                                         "file_complete_on": "2024-10-02"})
 ACCEPTED = ("contract.funding_accepted", {"contract_id": "c1", "decided_on": "2024-10-10",
@@ -130,9 +131,9 @@ def test_an_explicit_acceptance_stands_over_an_implicit_rejection():
 
 
 def test_an_amended_deposited_contract_stays_deposited_until_deposited_again():
-    amended = ("contract.amended", {"contract_id": "c1", "changes": {"planned_end_date": "2026-01-31"}})
+    amended = ("contract.amended", {"contract_id": "c1", "changes": {"contract": {"planned_end_date": "2026-01-31"}}})
     s = state(TRANSMITTED, ACCEPTED, DEPOSITED, amended)
-    assert (s.status, s.needs_transmission, s.terms["planned_end_date"]) == ("deposited", True, "2026-01-31")
+    assert (s.status, s.needs_transmission, s.planned_end_date) == ("deposited", True, "2026-01-31")
     s = state(TRANSMITTED, ACCEPTED, DEPOSITED, amended, TRANSMITTED)
     assert (s.status, s.needs_transmission, s.needs_deposit) == ("deposited", False, True)
 

@@ -52,7 +52,8 @@ def test_every_overlapping_contract_is_named_and_the_other_failures_come_with_th
 
 
 def state(status: str, **more) -> dict:
-    return {"status": status, "terms": {"start_date": "2024-09-02", "planned_end_date": "2026-08-31"}, **more}
+    return {"status": status, "terms": {"contract": {"start_date": "2024-09-02", "planned_end_date": "2026-08-31"}},
+            **more}
 
 
 @pytest.mark.parametrize("s, days", [

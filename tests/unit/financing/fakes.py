@@ -3,6 +3,8 @@ same behaviour as the SQL adapters, on lists and dicts. A unit left without comm
 what it found; a unit entered inside another joins it."""
 from __future__ import annotations
 
+from contract_events.facts import rncp_of
+
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
@@ -74,7 +76,7 @@ class FakeReads:
 
     async def apprentices_certified_in(self, rncps):
         return sorted({e.apprentice_id for e in self._signed()
-                       if (e.data.get("certification") or {}).get("rncp") in set(rncps)})
+                       if rncp_of({"type": "contract.signed", "data": e.data}) in set(rncps)})
 
     async def funding_years(self, contract_id):
         return sorted((y for y in self.t.years if y.contract_id == contract_id), key=lambda y: y.funding_year)
