@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import random
 import secrets
 import time
@@ -73,6 +74,26 @@ def contract_terms(**over: Any) -> dict[str, Any]:
         "contract_type": "11",
     }
     body.update(over)
+    return body
+
+
+def cerfa_body(**sections: Any) -> dict[str, Any]:
+    """The README's full CERFA (services/contracts/api/examples.py) for a person of its own: a fresh
+    apprentice (birth name and NIR) and a fresh master, so that tests sharing a database never
+    overlap; ``sections`` are merged into the example's sections (``contract={...}``)."""
+    from services.contracts.api.examples import SIGN_CERFA
+    from services.contracts.domain.nir import with_key
+    body = copy.deepcopy(SIGN_CERFA)
+    tag = secrets.token_hex(4)
+    a = body["apprentice"]
+    a["birth_name"] = f"Martin-{tag}"
+    a["nir"] = with_key(f"2050375{random.randint(0, 999_999):06d}")
+    body["masters"][0]["birth_name"] = f"Durand-{tag}"
+    for name, value in sections.items():
+        if isinstance(value, dict) and isinstance(body.get(name), dict):
+            body[name] = {**body[name], **value}
+        else:
+            body[name] = value
     return body
 
 
