@@ -42,7 +42,7 @@ def test_the_cli_reads_stdin_and_refuses_bad_input():
     bad = subprocess.run([sys.executable, "-m", "operations.cli", "financing", "simulate", "-"],
                          input=json.dumps({"events": [{"type": "contract.signed", "subject": "x", "data": {}}]}),
                          capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 2 and "signed_on" in bad.stderr
+    assert bad.returncode == 2 and "events.0.contract: Field required" in bad.stderr   # the CERFA's section
 
 
 async def test_bad_simulations_are_coded_422s(financing, keys):

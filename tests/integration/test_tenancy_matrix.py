@@ -32,6 +32,10 @@ POLICIES = {
         ("get", "/v1/contracts"): ANY,
         ("get", "/v1/contracts/{contract_id}"): OWN_READ,
         ("get", "/v1/contracts/{contract_id}/events"): OWN_READ,
+        # the whole CERFA, personal data included: the contract's CFA and OPCO, never ops
+        ("get", "/v1/contracts/{contract_id}/cerfa"): policy(OK, 404, OK, 404, 403),
+        ("get", "/v1/contracts/{contract_id}/cerfa.html"): policy(OK, 404, OK, 404, 403),
+        ("get", "/v1/contracts/{contract_id}/cerfa.pdf"): policy(OK, 404, OK, 404, 403),
         **{("post", f"/v1/contracts/{{contract_id}}/{p}"): CFA_ACT
            for p in ("transmission", "amendments", "rupture", "post-rupture-training-end", "completion",
                      "cancellation")},
@@ -40,6 +44,9 @@ POLICIES = {
         ("get", "/v1/events"): OPS_ONLY,
         ("get", "/v1/schemas/events"): ANY,
         ("get", "/v1/schemas/events/{event_type}/{version}"): ANY,
+        # DECA: an OPCO its own contracts, ops every one, a CFA never (docs/deca.md)
+        ("post", "/v1/deca/reconciliations"): policy(403, 403, OK, OK, OK),
+        ("get", "/v1/deca/contracts"): policy(403, 403, OK, OK, OK),
     },
     "financing": {
         ("get", "/v1/financing/contracts/{contract_id}"): OWN_READ,

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from contract_events.cerfa import Cerfa
 from services.contracts.adapters.cerfa_document import render_html, render_pdf
+from services.contracts.api import examples
 from services.contracts.api.dependencies import UnitOfWork
 from services.contracts.application import contract_reads
 from services.contracts.application.unit_of_work import ContractView
@@ -17,6 +18,9 @@ from services.contracts.domain.cerfa_form import CerfaForm, build_form
 from shared.auth import CurrentPrincipal
 
 router = APIRouter(tags=["contracts"])
+CERFA_ANSWER = {**examples.SIGN_CERFA, "opco": "ATLAS",
+                "apprentice": {**examples.SIGN_CERFA["apprentice"], "id": "app-6f1c0d2a9b3e4f5a6b7c8d9e"},
+                "masters": [{**examples.SIGN_CERFA["masters"][0], "id": "ma-0a1b2c3d4e5f60718293a4b5"}]}
 
 # The page carries personal data and is printed, never scripted: nothing but its own inline
 # styles may load, no frame may hold it, no cache may keep it.
@@ -34,12 +38,14 @@ _WHO = ("The CFA that owns the contract or the OPCO that funds it (an ops key is
 
 @router.get("/v1/contracts/{contract_id}/cerfa", summary="The contract's CERFA FA13, whole (CFA or OPCO key)",
             response_model=Cerfa, response_model_exclude_none=True,
+            responses={200: {"content": {"application/json": {"example": CERFA_ANSWER}}}},
             description="The CERFA as signed, every avenant applied; personal data included. A contract "
                         "signed with the summary body of version 1 answers the CERFA it upcasts to, its "
                         "empty boxes absent.")
 async def get_cerfa(contract_id: str, response: Response, principal: CurrentPrincipal, uow: UnitOfWork):
     view = await contract_reads.get_cerfa(uow, principal, contract_id)
     response.headers["ETag"] = f'"{view.version}"'
+    response.headers["Cache-Control"] = "private, no-store"    # personal data: no cache keeps it
     return view.state["terms"]
 
 
