@@ -7,7 +7,7 @@ import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select, text, true, tuple_
+from sqlalchemy import ColumnElement, false, func, or_, select, text, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contracts.adapters.tables import contracts
@@ -26,6 +26,8 @@ HOLD_APPRENTICE = text("SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext('co
 # index contracts_by_master serves the containment test that follows.
 HOLD_MASTERS = text("SELECT count(*) FROM (SELECT pg_advisory_xact_lock(hashtext('contracts.masters'), hashtext(m)) "
                     "FROM unnest(CAST(:ids AS text[])) AS m ORDER BY m) AS held")
+# ContractState.deposit_number in the folded state the read model keeps (not a term of the CERFA)
+DEPOSIT_NUMBER = c.state["deposit_number"].astext
 MASTERS_LIVE = text("SELECT contract_id, state FROM contracts.contracts "
                     "WHERE (state -> 'terms' -> 'masters') @> ANY(CAST(:patterns AS jsonb[])) "
                     "AND status <> ALL(CAST(:not_live AS text[])) ORDER BY start_date, contract_id")
@@ -90,3 +92,22 @@ class SqlContractViews:
                 if m.get("id") in out:
                     out[m["id"]].append(state)
         return out
+
+    async def deca_candidates(self, principal: Principal, start_dates: list[date],
+                              opco: str | None) -> list[ContractView]:
+        """One statement for a DECA reconciliation: every deposited contract the key may see,
+        and those starting on one of the extract's start dates (matched by employer and date)."""
+        q = select(*COLUMNS).where(visible_to(principal),
+                                   or_(DEPOSIT_NUMBER.is_not(None), c.start_date.in_(start_dates) if start_dates
+                                       else false()))
+        if opco is not None:
+            q = q.where(c.opco == opco)
+        return [ContractView(*row) for row in await self.conn.execute(q.order_by(c.contract_id))]
+
+    async def deposited(self, principal: Principal, offset: int, limit: int) -> tuple[list[ContractView], int]:
+        """A page of the deposited contracts the key may see (by deposit number, then id) and
+        their count: two statements, for a unit opened as a snapshot."""
+        where = (visible_to(principal), DEPOSIT_NUMBER.is_not(None))
+        total = (await self.conn.execute(select(func.count()).select_from(contracts).where(*where))).scalar_one()
+        q = select(*COLUMNS).where(*where).order_by(DEPOSIT_NUMBER, c.contract_id).offset(offset).limit(limit)
+        return [ContractView(*row) for row in await self.conn.execute(q)], total

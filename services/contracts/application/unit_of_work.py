@@ -76,6 +76,13 @@ class ContractViews(Protocol):
     async def live_for_masters(self, master_ids: list[str]) -> dict[str, list[dict[str, Any]]]: ...
     # live_for_masters: master id -> the folded states (ContractState.as_dict()) of the live
     # contracts naming the master; the masters stay held until the unit ends, like the apprentice
+    async def deca_candidates(self, principal: Principal, start_dates: list[date],
+                              opco: str | None) -> list[ContractView]: ...
+    # deca_candidates: in one statement, the contracts the principal may see (of ``opco`` when
+    # given) that were deposited (a deposit number) or start on one of ``start_dates``, by id
+    async def deposited(self, principal: Principal, offset: int, limit: int) -> tuple[list[ContractView], int]: ...
+    # deposited: a page of the deposited contracts the principal may see, by (deposit number, id),
+    # and how many there are in all
 
 
 class Secrets(Protocol):

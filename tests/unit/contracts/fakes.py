@@ -119,6 +119,19 @@ class FakeContractViews:
         return {m: [v.state for v in views if v.status not in NOT_LIVE_STATUSES
                     and m in ContractState(**v.state).master_ids] for m in set(master_ids)}
 
+    async def deca_candidates(self, principal, start_dates, opco):
+        starts = set(start_dates)
+        return sorted((v for v in self.t.views.values()
+                       if can_see(principal, v.cfa_uai, v.cfa_siret, v.opco) and opco in (None, v.opco)
+                       and (v.state.get("deposit_number") is not None or v.start_date in starts)),
+                      key=lambda v: v.contract_id)
+
+    async def deposited(self, principal, offset, limit):
+        rows = sorted((v for v in self.t.views.values()
+                       if can_see(principal, v.cfa_uai, v.cfa_siret, v.opco) and v.state.get("deposit_number") is not None),
+                      key=lambda v: (v.state["deposit_number"], v.contract_id))
+        return rows[offset:offset + limit], len(rows)
+
 
 class FakeSecrets:
     KEY = b"unit-test pseudonymisation key, 32"
