@@ -235,3 +235,47 @@ def import_history_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=Fa
         raise typer.Exit(2)
     log.info("ops.import_history", file=str(file), events=report.events, skipped=report.skipped)
     typer.echo(json.dumps({"events": report.events, "skipped": report.skipped, "contracts": report.contracts}))
+
+
+@app.command("reconcile-deca")
+def reconcile_deca_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                                   help="a DECA extract: JSON (a page or a list of pages) or CSV"),
+                       format_: str = typer.Option("json", "--format", help="json or csv"),
+                       out: Path = typer.Option(None, help="write the report there (default: standard output)"),
+                       complete: bool = typer.Option(None, "--complete/--partial",
+                                                     help="read the extract as complete or not (default: its metadonnees)"),
+                       opco: str = typer.Option(None, help="compare only this OPCO's contracts")):
+    """List, per contract, where a DECA extract and the log disagree (docs/deca.md); exit 1 when
+    they disagree, 2 when the extract cannot be read."""
+    from services.contracts.adapters.sql_unit_of_work import SqlUnitOfWork
+    from services.contracts.application.deca_exchange import reconcile_deca
+    from services.contracts.domain.deca import DecaExtractError, report_csv, report_json
+    from kernel.access import Principal
+
+    if format_ not in ("json", "csv"):
+        typer.echo("error: --format is json or csv", err=True)
+        raise typer.Exit(2)
+    body = file.read_bytes()
+    csv_format = True if file.suffix.lower() == ".csv" else False if file.suffix.lower() == ".json" else None
+
+    async def run():
+        async with migrated_engine(pool_size=1) as engine:
+            return await reconcile_deca(SqlUnitOfWork(engine), Principal("cli", "ops", "ops"), body,
+                                        csv_format=csv_format, complete=complete, opco=opco)
+    try:
+        report = asyncio.run(run())
+    except DecaExtractError as exc:
+        for e in exc.errors or []:
+            typer.echo(f"error: {e['field']}: {e['code']}: {e['message']}", err=True)
+        raise typer.Exit(2)
+    text_out = report_csv(report) if format_ == "csv" else json.dumps(report_json(report), ensure_ascii=False,
+                                                                     indent=2) + "\n"
+    if out is not None:
+        out.write_text(text_out, encoding="utf-8")
+    else:
+        typer.echo(text_out, nl=False)
+    log.info("ops.reconcile_deca", file=str(file), contracts=report.in_extract, disagreements=report.disagreements)
+    typer.echo(json.dumps({"in_extract": report.in_extract, "compared": report.compared, "matched": report.matched,
+                           "disagreements": report.disagreements, "complete": report.complete}), err=True)
+    if report.disagreements:
+        raise typer.Exit(1)

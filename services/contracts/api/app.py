@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from contract_events.publication import public_data
 from services.contracts.adapters.contract_streams import store
 from services.contracts.adapters.deadline_scheduler import tick
-from services.contracts.api import schemas
+from services.contracts.api import deca_routes, schemas
 from services.contracts.api.contracts import router
 from services.contracts.api.event_source import SOURCE
 from shared.api.app import build_app
@@ -52,7 +52,7 @@ async def deadline_scheduler(app: FastAPI, stop: asyncio.Event) -> None:
 def create_app(settings: Settings | None = None, clock=None) -> FastAPI:
     app = build_app("contracts", settings or get_settings(),
                     [router, schemas.router, feed_router(store, SOURCE, public_data)],
-                    workers=[outbox_relay, deadline_scheduler],
+                    workers=[outbox_relay, deadline_scheduler], uploads={deca_routes.PATH: {deca_routes.CSV}},
                     description="Signs and follows apprenticeship contracts; publishes contracts.events.")
     app.state.clock = clock or SystemClock()
     return app

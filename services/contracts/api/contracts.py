@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.contracts.api import cerfa_routes, command_routes, contract_routes
+from services.contracts.api import cerfa_routes, command_routes, contract_routes, deca_routes
 
 __all__ = ["router"]
 
@@ -12,3 +12,4 @@ router = APIRouter()
 router.include_router(command_routes.router)
 router.include_router(contract_routes.router)
 router.include_router(cerfa_routes.router)
+router.include_router(deca_routes.router)
