@@ -26,6 +26,7 @@ from operations.import_history import import_file
 from operations.projections import FINANCING
 from shared.auth import Principal
 from shared.db import make_engine
+from contract_events.catalogue import VERSIONS
 from shared.eventstore.model import NewEvent, StreamAppend
 from shared.messaging.relay import OutboxRelay, make_producer
 from shared.messaging.topics import CONTRACT_EVENTS, ensure_topics
@@ -115,7 +116,8 @@ async def append(db: Database, writers: int, commands: int, payloads: list[dict]
             data = {**payloads[i % len(payloads)], "contract_id": stream}
             async with engine.begin() as conn:
                 await store.append(conn, [StreamAppend(stream, 0, [NewEvent(
-                    "contract.signed", data, metadata={"partitionkey": data["apprentice"]["id"]})])])
+                    "contract.signed", data, schema_version=VERSIONS["contract.signed"],
+                    metadata={"partitionkey": data["apprentice"]["id"]})])])
         await one(-1)  # warm the pool
         return await _writers(writers, commands, one)
     finally:

@@ -9,6 +9,7 @@ import sys
 import pytest
 from sqlalchemy import text
 
+from contract_events.catalogue import VERSIONS
 from services.contracts.adapters.contract_streams import store
 from services.financing.adapters.financing_projection import FinancingProjection
 from operations.history_generator import generate
@@ -34,7 +35,8 @@ async def history():
     for i in range(0, len(appends), 200):  # many commands, 200 per transaction
         async with engine.begin() as conn:
             for a in appends[i:i + 200]:
-                await store.append(conn, [StreamAppend(s, v, [NewEvent(t, d, metadata={"partitionkey": a.partition_key})
+                await store.append(conn, [StreamAppend(s, v, [NewEvent(t, d, schema_version=VERSIONS[t],
+                                                                       metadata={"partitionkey": a.partition_key})
                                                               for t, d in evs]) for s, v, evs in a.streams])
     await ensure_topics(settings, [CONTRACT_EVENTS])
     producer = make_producer(settings.kafka_bootstrap)
