@@ -125,3 +125,21 @@ async def test_the_topic_never_carries_a_nir_a_name_or_a_birth_date(contracts, k
                                                "high_level_athlete", "business_creation_project",
                                                "lower_secondary_completed"}, data["apprentice"]
             assert data["apprentice"]["id"].startswith("app-")
+
+
+async def test_an_avenant_naming_a_busy_master_is_refused_and_a_new_master_gets_a_pseudonym(contracts, keys):
+    busy = cerfa_body()["masters"][0]
+    for _ in range(2):
+        body = cerfa_body()
+        body["masters"] = [busy]
+        assert (await sign(contracts, keys.cfa_a, body)).status_code == 201
+    cid = (await sign(contracts, keys.cfa_a, cerfa_body())).json()["contract_id"]
+    refused = await contracts.post(f"/v1/contracts/{cid}/amendments", headers=H(keys.cfa_a), json={
+        "effective_on": "2025-01-06", "amendment_type": "32", "changes": {"masters": [busy]}})
+    assert refused.status_code == 422, refused.text
+    assert [(e["code"], e["article"]) for e in refused.json()["errors"]] == [("master_too_many_apprentices", "R6223-6")]
+    free = {**busy, "birth_name": busy["birth_name"] + "-Autre"}
+    assert (await contracts.post(f"/v1/contracts/{cid}/amendments", headers=H(keys.cfa_a), json={
+        "effective_on": "2025-01-06", "amendment_type": "32", "changes": {"masters": [free]}})).status_code == 200
+    cerfa = (await contracts.get(f"/v1/contracts/{cid}/cerfa", headers=H(keys.cfa_a))).json()
+    assert cerfa["masters"][0]["birth_name"] == free["birth_name"] and cerfa["masters"][0]["id"].startswith("ma-")

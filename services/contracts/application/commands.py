@@ -4,14 +4,16 @@ load its stream, check who may act, check If-Match, decide, append at the loaded
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from pydantic import BaseModel
 
 from contract_events import payloads as ev
 from services.contracts.application.authorization import visible
 from services.contracts.application.errors import broken, concurrent_update, invalid_transition, stale
-from services.contracts.application.sign import references
+from contract_events.upcasting import changes_to_patch
+from services.contracts.application.sign import references, tutored
+from services.contracts.domain.pseudonyms import master_id_of
 from services.contracts.application.unit_of_work import ContractsUnitOfWork, StreamChanged
 from services.contracts.domain import lifecycle
 from services.contracts.domain.commands import Decision
@@ -29,11 +31,26 @@ class Command:
     body: type[BaseModel]
     roles: tuple[str, ...]
     decide: Callable[[ContractState, Any], list[Event]]
+    # what the decision needs from the store beyond the contract (read in the command's unit)
+    context: Callable[[ContractsUnitOfWork, ContractState, Any], Awaitable[Context]] | None = None
 
 
-def amend(state: ContractState, body: ev.Amendment) -> list[Event]:
+async def masters_context(uow: ContractsUnitOfWork, state: ContractState, body: ev.Amendment) -> Context:
+    """An avenant that names masters: their pseudonymous ids, and the other live contracts each
+    follows (R6223-6), held until the unit ends as on signature."""
+    patch = changes_to_patch(body.changes, state.start_date)
+    if not patch.get("masters"):
+        return Context()
+    key = await uow.secrets.pseudonym_key()
+    ids = [master_id_of(key, m) for m in patch["masters"]]
+    loads = await uow.views.live_for_masters([i for i in ids if i])
+    return Context(pseudonym_key=key, tutored={m: tutored([s for s in states if s["contract_id"] != state.contract_id])
+                                               for m, states in loads.items()})
+
+
+def amend(state: ContractState, body: ev.Amendment, ctx: Context = Context()) -> list[Event]:
     """An avenant, checked against the reference tables like a signature."""
-    return lifecycle.amend(state, body, references(), Context())
+    return lifecycle.amend(state, body, references(), ctx)
 
 
 CFA, OPCO = ("cfa",), ("opco",)
@@ -41,7 +58,7 @@ COMMANDS: dict[str, Command] = {   # by the path of their route, in the order of
     "transmission": Command(ev.Transmission, CFA, lifecycle.transmit),
     "decision": Command(Decision, OPCO, lifecycle.decide),
     "deposit": Command(ev.Deposit, OPCO, lifecycle.deposit),
-    "amendments": Command(ev.Amendment, CFA, amend),
+    "amendments": Command(ev.Amendment, CFA, amend, masters_context),
     "rupture": Command(ev.Rupture, CFA, lifecycle.rupture),
     "post-rupture-training-end": Command(ev.PostRuptureTrainingEnded, CFA, lifecycle.end_post_rupture_training),
     "completion": Command(ev.Completion, CFA, lifecycle.complete),
@@ -67,7 +84,10 @@ async def run_command(uow: ContractsUnitOfWork, principal: Principal, contract_i
             if if_match is not None and if_match != state.version:
                 raise stale(if_match, state.version)
             try:
-                events = command.decide(state, body)
+                if command.context is not None:
+                    events = command.decide(state, body, await command.context(uow, state, body))
+                else:
+                    events = command.decide(state, body)
             except NotNow as exc:
                 raise invalid_transition(exc, state) from None
             except RulesBroken as exc:

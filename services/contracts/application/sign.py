@@ -52,7 +52,8 @@ def _completed(cerfa: Cerfa, key: bytes) -> Cerfa:
 MISSING = "cerfa_field_missing"
 
 
-def _tutored(states: list[dict]) -> tuple[Tutored, ...]:
+def tutored(states: list[dict]) -> tuple[Tutored, ...]:
+    """The days and kind of the live contracts a master follows (folded states)."""
     return tuple(Tutored(o.start, o.end, ContractState(**s).repeating)
                  for s in states if (o := occupied(None, s)) is not None)
 
@@ -90,7 +91,7 @@ async def sign_contract(uow: ContractsUnitOfWork, document: Cerfa | ContractTerm
         ctx = replace(ctx, occupied=tuple(o for v in live if (o := occupied(
             v.contract_id if can_see(principal, v.cfa_uai, v.cfa_siret, v.opco) else None, v.state))))
         loads = await uow.views.live_for_masters([m.id for m in terms.masters if m.id])
-        ctx = replace(ctx, tutored={m: _tutored(states) for m, states in loads.items()})
+        ctx = replace(ctx, tutored={m: tutored(states) for m, states in loads.items()})
         opco, violations = check_contract(terms, references(), ctx)
         if missing or violations:
             raise broken(missing + violations)

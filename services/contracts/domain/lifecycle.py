@@ -14,6 +14,7 @@ from contract_events import payloads as ev
 from services.contracts.domain.commands import Decision
 from contract_events.cerfa import Cerfa, missing_fields
 from contract_events.upcasting import changes_to_patch, diff_patch, merge_patch
+from services.contracts.domain import pseudonyms
 from services.contracts.domain.legal import RUPTURE_DAYS_BEFORE_START
 from services.contracts.domain.rules import Context, References, Violation, check_contract
 from services.contracts.domain.state import ContractState, Event
@@ -99,6 +100,8 @@ def amend(s: ContractState, body: ev.Amendment | ev.AmendmentV2, refs: Reference
     from the terms in force to the amended ones, normalised."""
     _open(s, "amendment")
     patch = changes_to_patch(body.changes, s.start_date)
+    if patch.get("masters") and ctx.pseudonym_key is not None:
+        patch["masters"] = [{**m, "id": pseudonyms.master_id_of(ctx.pseudonym_key, m) or m.get("id")} for m in patch["masters"]]
     apprentice = patch.get("apprentice") or {}
     if "id" in apprentice and apprentice["id"] != s.apprentice_id:
         raise _rule("changes.apprentice.id", "apprentice_cannot_change", "An avenant keeps the same apprentice.")

@@ -41,3 +41,10 @@ def apprentice_id(key: bytes, nir: str | None, birth_name: str | None, first_nam
 def master_id(key: bytes, birth_name: str | None, first_names: str | None, birth_date: date | None) -> str | None:
     material = identity(birth_name, first_names, birth_date)
     return _digest(key, MASTER_PREFIX, material) if material else None
+
+
+def master_id_of(key: bytes, master: dict) -> str | None:
+    """A master's id from the master's box of the CERFA as JSON (an avenant's patch)."""
+    birth = master.get("birth_date")
+    return master_id(key, master.get("birth_name"), master.get("first_names"),
+                     date.fromisoformat(birth) if isinstance(birth, str) else birth)

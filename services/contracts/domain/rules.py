@@ -77,6 +77,7 @@ class Context:
     occupied: tuple[Occupied, ...] = ()
     tutored: dict[str, tuple[Tutored, ...]] = field(default_factory=dict)
     full_cerfa: bool = False
+    pseudonym_key: bytes | None = None    # an avenant's new masters get their ids with it
 
 
 def as_cerfa(t: Cerfa | ContractTerms) -> Cerfa:
