@@ -26,7 +26,7 @@ async def signed(contracts, keys):
     """The README's full CERFA, signed by the CFA of UAI 0751234J, for an apprentice and a master
     of this test's own; the apprentice's birth name holds markup."""
     body = copy.deepcopy(SIGN_CERFA)
-    body["apprentice"]["nir"] = with_key(f"2050375056{random.randrange(1000):03d}")
+    body["apprentice"]["nir"] = with_key(f"2050375{random.randrange(1_000_000):06d}")
     body["apprentice"]["birth_name"] = f"Martin <b>{secrets.token_hex(3)}</b>"
     body["masters"][0]["first_names"] = f"Paul {secrets.token_hex(3)}"
     r = await contracts.post("/v1/contracts", json=body, headers=H(keys.cfa_a))
