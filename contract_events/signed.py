@@ -43,10 +43,11 @@ class Cfa(Strict):
 
 
 class Certification(Strict):
-    rncp: Line = Field(min_length=1, max_length=20)
-    diploma_code: Line | None = Field(default=None, max_length=20)
-    level: int | None = Field(default=None, ge=1, le=8)
-    title: Line | None = Field(default=None, max_length=300)
+    """Diplôme ou titre visé."""
+    rncp: Line = Field(min_length=1, max_length=20, description="Code RNCP")
+    diploma_code: Line | None = Field(default=None, max_length=20, description="Code du diplôme")
+    level: int | None = Field(default=None, ge=1, le=8, description="Niveau (cadre européen, 3 à 8)")
+    title: Line | None = Field(default=None, max_length=300, description="Intitulé précis")
 
 
 class Master(Strict):
