@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from operations.projections import ProjectionSpec
+from contract_events.publication import public_data
 from shared.envelope import decode, to_cloudevent
 from shared.eventstore.model import Cursor
 from shared.eventstore.store import EventStore
@@ -144,7 +145,8 @@ async def from_feed(engine: AsyncEngine, spec: ProjectionSpec, target: str, resu
     async def read(after: Cursor):
         async with engine.connect() as conn:
             recorded = await store.read_all(conn, after, batch)
-        return recorded, [to_cloudevent(e, source) for e in recorded]
+        # as the owning service publishes them: without personal fields (contract_events.publication)
+        return recorded, [to_cloudevent(e, source, publishable=public_data) for e in recorded]
 
     upcoming = asyncio.create_task(read(cursor))
     try:

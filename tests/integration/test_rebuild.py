@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from contract_events.catalogue import VERSIONS
+from contract_events.publication import public_data
 from services.contracts.adapters.contract_streams import store
 from services.financing.adapters.financing_projection import FinancingProjection
 from operations.history_generator import generate
@@ -42,7 +43,7 @@ async def history():
     producer = make_producer(settings.kafka_bootstrap)
     await producer.start()
     published = await OutboxRelay(engine, store, producer, settings.topic(CONTRACT_EVENTS), "/parcours/contracts",
-                                  batch_size=2000).run_until_idle()
+                                  batch_size=2000, publishable=public_data).run_until_idle()   # as the service does
     await producer.stop()
     live = ConsumerRunner(engine, "financing", FinancingProjection(SystemClock()), [settings.topic(CONTRACT_EVENTS)],
                           settings.kafka_bootstrap, batch_size=2000)
