@@ -22,12 +22,13 @@ Data = dict[str, Any]
 Shape = dict[str, Any]   # field name -> None (kept as is), "personal", or the Shape of a nested model
 
 
-def _nested(annotation: Any) -> type[BaseModel] | None:
+def nested_model(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds (alone, in a list or as an option), None for a plain value."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     if get_origin(annotation) in (list, Union, UnionType):
         for arg in get_args(annotation):
-            if (found := _nested(arg)) is not None:
+            if (found := nested_model(arg)) is not None:
                 return found
     return None
 
@@ -39,7 +40,7 @@ def shape(model: type[BaseModel]) -> Shape:
     for name, info in model.model_fields.items():
         if info.json_schema_extra == PERSONAL:
             out[name] = "personal"
-        elif (nested := _nested(info.annotation)) is not None and (inner := shape(nested)):
+        elif (nested := nested_model(info.annotation)) is not None and (inner := shape(nested)):
             out[name] = inner
     return out
 

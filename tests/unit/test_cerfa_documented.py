@@ -3,14 +3,14 @@ a field added to contract_events/cerfa.py without its line in the documentation 
 from pathlib import Path
 
 from contract_events.cerfa import Cerfa
-from contract_events.publication import _nested
+from contract_events.publication import nested_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def fields(model, prefix=""):
     for name, info in model.model_fields.items():
-        nested = _nested(info.annotation)
+        nested = nested_model(info.annotation)
         is_list = "list" in str(info.annotation)
         path = f"{prefix}{name}{'[]' if is_list and nested else ''}"
         yield path, info.description
