@@ -15,8 +15,8 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
-from contract_events.cerfa import PERSONAL, Cerfa, SignedV2
-from contract_events.payloads import Signed
+from contract_events.catalogue import model_of
+from contract_events.cerfa import PERSONAL
 
 Data = dict[str, Any]
 Shape = dict[str, Any]   # field name -> None (kept as is), "personal", or the Shape of a nested model
@@ -59,18 +59,16 @@ def _strip(value: Any, s: Shape) -> Any:
     return out
 
 
-# (type, version) -> the model of the data as written; contract.amended's changes follow the
-# document they patch (version 1: the summary's names, version 2: the CERFA)
-_SIGNED = {1: Signed, 2: SignedV2}
-_PATCHED = {1: Signed, 2: Cerfa}
-
-
 def public_data(event_type: str, version: int, data: Data) -> Data:
-    """``data`` as it may leave the service."""
-    if event_type == "contract.signed" and version in _SIGNED:
-        return _strip(data, shape(_SIGNED[version]))
-    if event_type == "contract.amended" and version in _PATCHED and isinstance(data.get("changes"), dict):
-        return {**data, "changes": _strip(data["changes"], shape(_PATCHED[version]))}
+    """``data`` as it may leave the service. An amendment's ``changes`` follow the document of
+    the signature of the same version (version 1: the summary's names, version 2: the CERFA)."""
+    model = model_of("contract.signed", version)
+    if model is None:
+        return data
+    if event_type == "contract.signed":
+        return _strip(data, shape(model))
+    if event_type == "contract.amended" and isinstance(data.get("changes"), dict):
+        return {**data, "changes": _strip(data["changes"], shape(model))}
     return data
 
 

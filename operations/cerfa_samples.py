@@ -21,19 +21,17 @@ from __future__ import annotations
 import random
 import unicodedata
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
-from types import SimpleNamespace
+from decimal import Decimal
 from typing import Any
 
-from contract_events.cerfa import Cerfa, ContractSection
 from contract_events.upcasting import diff_patch
 from kernel.months import add_months
 from kernel.reference.tables import remuneration_grid, smic_history
 from services.contracts.domain.calendar import age_on, first_of_month_after_birthday
-from services.contracts.domain.identifiers import luhn_ok, siret_ok, uai_ok
-from services.contracts.domain.legal import LEGAL_WEEKLY_HOURS, MAJORITY_AGE, REMUNERATION_AGE_STEPS
+from services.contracts.domain.identifiers import luhn_ok, siret_ok, uai_check_letter, uai_ok
+from services.contracts.domain.legal import MAJORITY_AGE, REMUNERATION_AGE_STEPS
 from services.contracts.domain.nir import with_key
-from services.contracts.domain.rules import minimum_pct, required_training_hours
+from services.contracts.domain.rules import minimum_pct, monthly_amount, required_hours, smic_on
 
 Doc = dict[str, Any]
 
@@ -167,7 +165,7 @@ def siret(rng: random.Random) -> str:
 
 def uai(number: str) -> str:
     """The UAI of a 7-digit number: its check letter appended."""
-    return number + "ABCDEFGHJKLMNPRSTUVWXYZ"[int(number) % 23]
+    return number + uai_check_letter(number)
 
 
 def nir(rng: random.Random, sex: str, birth: date, department: str, town: str) -> str:
@@ -239,35 +237,23 @@ def masters(rng: random.Random, idcc: str, level: int, start: date) -> list[Doc]
     return out
 
 
-def _smic_on(d: date) -> Decimal:
-    return [amount for since, amount in smic_history() if since <= d][-1]
-
-
 def pay_lines(start: date, end: date, birth: date, bonus: int, weekly: Decimal) -> list[Doc]:
     """Pay lines covering ``start`` to ``end`` without a gap: a new line at every contract year and
     every change of age band (the first of the month after the 18th, 21st, 26th birthday), each at
     the legal minimum plus ``bonus`` points (at most 100 %), its gross monthly amount from the SMIC
     in force on its first day, prorated to a week under 35 hours."""
-    t = SimpleNamespace(contract=SimpleNamespace(start_date=start), apprentice=SimpleNamespace(birth_date=birth))
     cuts = {add_months(start, 12 * k) for k in range(1, 6)}
     cuts |= {first_of_month_after_birthday(birth, a) for a in REMUNERATION_AGE_STEPS}
     starts = [start] + sorted(d for d in cuts if start < d <= end)
-    share = min(Decimal(1), weekly / LEGAL_WEEKLY_HOURS)
     out = []
     for i, first in enumerate(starts):
         last = starts[i + 1] - timedelta(days=1) if i + 1 < len(starts) else end
-        need, year = minimum_pct(t, remuneration_grid(), first)
+        need, year = minimum_pct(remuneration_grid(), start, birth, first)
         pct = max(need, min(Decimal(100), need + bonus))
-        gross = (_smic_on(first) * pct / 100 * share).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        gross = monthly_amount(smic_on(smic_history(), first), pct, weekly)
         out.append({"year": year, "starts_on": first.isoformat(), "ends_on": last.isoformat(), "pct": str(pct),
                     "base": "SMIC", "gross_monthly": str(gross)})
     return out
-
-
-def _required_hours(start: date, end: date, weekly_hours: int) -> int:
-    section = ContractSection.model_construct(start_date=start, planned_end_date=end, weekly_hours=weekly_hours,
-                                              weekly_minutes=0, derogations=[], pay=[])
-    return required_training_hours(Cerfa.model_construct(contract=section, masters=[]))
 
 
 def _round_up(n: float, step: int = 10) -> int:
@@ -300,7 +286,7 @@ def cerfa(rng: random.Random, *, contract_id: str, opco: str, apprentice_doc: Do
     contract["pay"] = pay_lines(start, end, birth, rng.choice(PAY_BONUSES), Decimal(weekly))
     if "food_per_meal" in SECTORS[idcc]:
         contract["benefits_in_kind"] = {"food_per_meal": SECTORS[idcc]["food_per_meal"]}
-    need = _required_hours(start, end, weekly)
+    need = required_hours(start, end, Decimal(weekly))
     hours = max(need, _round_up(need * rng.uniform(1.1, 1.6)))
     cfa = CFAS[cfa_uai]
     training = {"company_cfa": False, "cfa": {"name": cfa["name"], "uai": cfa_uai, "siret": cfa["siret"],
@@ -333,13 +319,12 @@ def extension_patch(doc: Doc, new_end: date) -> Doc:
     start, old_end = date.fromisoformat(c["start_date"]), date.fromisoformat(c["planned_end_date"])
     birth = date.fromisoformat(doc["apprentice"]["birth_date"])
     first = c["pay"][0]
-    t = SimpleNamespace(contract=SimpleNamespace(start_date=start), apprentice=SimpleNamespace(birth_date=birth))
-    bonus = int(Decimal(first["pct"]) - minimum_pct(t, remuneration_grid(), start)[0])
+    bonus = int(Decimal(first["pct"]) - minimum_pct(remuneration_grid(), start, birth, start)[0])
     weekly = Decimal(c.get("weekly_hours") or 35) + Decimal(c.get("weekly_minutes") or 0) / 60
     new_contract = {**c, "planned_end_date": new_end.isoformat(), "duration_adjustment": EXTENSION,
                     "pay": pay_lines(start, new_end, birth, bonus, weekly)}
     exams = date.fromisoformat(training["exams_end"]) + (new_end - old_end)
-    need = _required_hours(start, new_end, c.get("weekly_hours") or 35)
+    need = required_hours(start, new_end, Decimal(c.get("weekly_hours") or 35))
     new_training = {**training, "exams_end": exams.isoformat(), "hours": max(training["hours"], need)}
     return diff_patch({"contract": c, "training": training}, {"contract": new_contract, "training": new_training})
 

@@ -16,9 +16,7 @@ MAX_PAGE_SIZE = 500
 
 
 def state_of(view: ContractView) -> ContractState:
-    """The folded state the read model keeps (fields it no longer knows are left out)."""
-    known = ContractState.__dataclass_fields__
-    return ContractState(**{k: v for k, v in view.state.items() if k in known})
+    return ContractState.from_dict(view.state)
 
 
 async def reconcile_deca(uow: ContractsUnitOfWork, principal: Principal, body: bytes, *,

@@ -54,7 +54,7 @@ MISSING = "cerfa_field_missing"
 
 def tutored(states: list[dict]) -> tuple[Tutored, ...]:
     """The days and kind of the live contracts a master follows (folded states)."""
-    return tuple(Tutored(o.start, o.end, ContractState(**s).repeating)
+    return tuple(Tutored(o.start, o.end, ContractState.from_dict(s).repeating)
                  for s in states if (o := occupied(None, s)) is not None)
 
 

@@ -7,9 +7,9 @@ L'EMPLOYEUR, L'APPRENTI(E), LE MAÎTRE D'APPRENTISSAGE n°1 and n°2, LE CONTRAT
 Rémunération table, LA FORMATION; docs/cerfa.md says why this revision.
 
 The labels are written once, in the model: every row's label is the ``description`` of its field
-in ``contract_events.cerfa`` (walked recursively from ``Cerfa.model_fields``). Only the few fields
-of ``contract_events.signed`` that carry no description (the certification, the duration
-adjustment) have their French label here. Values are shown as on a filled-in paper form: codes
+in ``contract_events.cerfa`` (walked recursively from ``Cerfa.model_fields``). Only the duration
+adjustment (a model of ``contract_events.signed`` that carries no description) has its French
+labels here. Values are shown as on a filled-in paper form: codes
 with their label from the notice's lists (``11 – Entreprise inscrite au répertoire des
 métiers...``), dates DD/MM/YYYY, Oui/Non, amounts ``759,78 €``; an empty box stays blank.
 
@@ -43,8 +43,6 @@ NOTICE = ("Document établi par Parcours à partir du contrat enregistré (toute
 # The French labels of the fields that carry no description (models of contract_events.signed,
 # shared with version 1): by model name, then field name.
 FALLBACK_LABELS: dict[str, dict[str, str]] = {
-    "Certification": {"rncp": "Code RNCP", "diploma_code": "Code du diplôme", "level": "Niveau",
-                      "title": "Intitulé précis"},
     "DurationAdjustment": {"kind": "Nature (réduction ou allongement)",
                            "tripartite_convention": "Convention tripartite",
                            "justification": "Motif"},

@@ -23,10 +23,15 @@ def siret_ok(siret: str) -> bool:
     return luhn_ok(siret[:9]) and luhn_ok(siret)
 
 
+def uai_check_letter(number: str) -> str:
+    """The check letter of a UAI's 7 digits: the number modulo 23 indexes the 23-letter alphabet."""
+    return _UAI_LETTERS[int(number) % 23]
+
+
 def uai_ok(uai: str) -> bool:
-    """7 digits and a check letter: the number modulo 23 indexes the 23-letter alphabet."""
+    """7 digits and their check letter."""
     m = re.fullmatch(r"(\d{7})([A-Z])", uai)
-    return bool(m) and _UAI_LETTERS[int(m.group(1)) % 23] == m.group(2)
+    return bool(m) and uai_check_letter(m.group(1)) == m.group(2)
 
 
 def rncp_ok(code: str) -> bool:

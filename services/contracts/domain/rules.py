@@ -273,7 +273,7 @@ def _working_time(t: Cerfa) -> list[Violation]:
     c, out = t.contract, []
     if not _is_minor(t):
         return out
-    weekly = Decimal(c.weekly_hours or 0) + Decimal(c.weekly_minutes or 0) / 60
+    weekly = weekly_hours(c) or Decimal(0)
     if weekly > MINOR_MAX_WEEKLY_HOURS:
         out.append(Violation("contract.weekly_hours", "minor_weekly_hours_exceeded",
                              f"A minor works at most {MINOR_MAX_WEEKLY_HOURS} hours a week ({weekly:.2f} declared).",
@@ -349,19 +349,25 @@ def _masters_load(t: Cerfa, ctx: Context) -> list[Violation]:
     return out
 
 
-def required_training_hours(document: Cerfa | ContractTerms) -> int:
-    """25 % of the working time: 1 607 h a year prorated by the contract's days (and by the
-    weekly hours over 35 when given), rounded half up."""
-    c = as_cerfa(document).contract
-    days = Decimal((c.planned_end_date - c.start_date).days + 1)
+def required_hours(start: date, end: date, weekly: Decimal | None) -> int:
+    """25 % of the working time from ``start`` to ``end``: 1 607 h a year prorated by the days
+    (and by the weekly hours over 35 when given), rounded half up."""
+    days = Decimal((end - start).days + 1)
     hours = LEGAL_YEARLY_HOURS * MIN_TRAINING_SHARE * days / DAYS_A_YEAR
-    weekly = _weekly_hours(c)
     if weekly:
         hours = hours * weekly / LEGAL_WEEKLY_HOURS
     return int(hours.quantize(Decimal(1), ROUND_HALF_UP))
 
 
-def _weekly_hours(c) -> Decimal | None:
+def required_training_hours(document: Cerfa | ContractTerms) -> int:
+    """The training hours a contract needs (``required_hours`` of its dates and week)."""
+    c = as_cerfa(document).contract
+    return required_hours(c.start_date, c.planned_end_date, weekly_hours(c))
+
+
+def weekly_hours(c) -> Decimal | None:
+    """The contract's weekly working time in hours (hours and minutes on the form); None when
+    the form leaves it empty."""
     if c.weekly_hours is None and c.weekly_minutes is None:
         return None
     return Decimal(c.weekly_hours or 0) + Decimal(c.weekly_minutes or 0) / 60
@@ -383,20 +389,21 @@ def _band(grid: list[dict[str, str]], age: int) -> dict[str, str]:
     return next(r for r in grid if int(r["min_age"]) <= age <= int(r["max_age"]))
 
 
-def minimum_pct(t: Cerfa, grid: list[dict[str, str]], d: date) -> tuple[Decimal, int]:
-    """The minimum % of the SMIC on ``d`` and the contract year: the age band changes on the first
-    day of the month after a birthday (D6222-26, D6222-34)."""
+def minimum_pct(grid: list[dict[str, str]], start: date, birth: date, d: date) -> tuple[Decimal, int]:
+    """The minimum % of the SMIC on ``d`` for a contract started on ``start`` and an apprentice
+    born on ``birth``, and the contract year: the age band changes on the first day of the month
+    after a birthday (D6222-26, D6222-34)."""
     year = 1
-    while add_months(t.contract.start_date, 12 * year) <= d:
+    while add_months(start, 12 * year) <= d:
         year += 1
-    birth = t.apprentice.birth_date
     age = age_on(birth, d)
     if age > 0 and d < first_of_month_after_birthday(birth, age):
         age -= 1
     return Decimal(_band(grid, age)[f"year_{min(year, GRID_LAST_CONTRACT_YEAR)}_pct_smic"]), year
 
 
-def _smic_on(smic: list[tuple[date, Decimal]], d: date) -> Decimal | None:
+def smic_on(smic: list[tuple[date, Decimal]], d: date) -> Decimal | None:
+    """The monthly SMIC in force on ``d`` (None before the table's first date)."""
     found = None
     for since, amount in smic:
         if since <= d:
@@ -429,7 +436,7 @@ def _remuneration(t: Cerfa, refs: References) -> list[Violation]:
         line = _line_on(t, d)
         if line is None or line.base != "SMIC":
             continue
-        need, year = minimum_pct(t, refs.grid, d)
+        need, year = minimum_pct(refs.grid, c.start_date, birth, d)
         if line.pct < need and year not in reported:
             reported.add(year)
             floor = _floor(t, refs, d, need)
@@ -441,20 +448,22 @@ def _remuneration(t: Cerfa, refs: References) -> list[Violation]:
         d = max(line.starts_on, c.start_date)
         if line.gross_monthly is None or d > c.planned_end_date:
             continue
-        need, year = minimum_pct(t, refs.grid, d)
+        need, year = minimum_pct(refs.grid, c.start_date, birth, d)
         floor = _floor(t, refs, d, need)
         if floor is not None and line.gross_monthly < floor:
             out.append(Violation("contract.pay", "pay_amount_below_minimum",
-                                 f"On {d.isoformat()} (contract year {year}, SMIC {_smic_on(refs.smic, d)} EUR) the "
+                                 f"On {d.isoformat()} (contract year {year}, SMIC {smic_on(refs.smic, d)} EUR) the "
                                  f"minimum is {floor} EUR a month; {line.gross_monthly} EUR declared.", "D6222-26"))
     return out
 
 
 def _floor(t: Cerfa, refs: References, d: date, pct: Decimal) -> Decimal | None:
-    smic = _smic_on(refs.smic, d)
-    if smic is None:
-        return None
-    weekly = _weekly_hours(t.contract)
+    smic = smic_on(refs.smic, d)
+    return None if smic is None else monthly_amount(smic, pct, weekly_hours(t.contract))
+
+
+def monthly_amount(smic: Decimal, pct: Decimal, weekly: Decimal | None) -> Decimal:
+    """``pct`` % of the monthly ``smic``, prorated to a week under 35 hours, to the cent."""
     share = min(Decimal(1), weekly / LEGAL_WEEKLY_HOURS) if weekly else Decimal(1)
     return (smic * pct / 100 * share).quantize(Decimal("0.01"), ROUND_HALF_UP)
 

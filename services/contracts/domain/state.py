@@ -98,6 +98,13 @@ class ContractState:
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> ContractState:
+        """The inverse of ``as_dict``: a state as the read model keeps it (keys this version no
+        longer knows are left out)."""
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in state.items() if k in known})
+
 
 def _funding_status(s: ContractState) -> str:
     return {"accepted": "accepted", "implicitly_accepted": "accepted", "refused": "refused",

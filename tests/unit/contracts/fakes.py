@@ -117,7 +117,7 @@ class FakeContractViews:
                 self.held.append(lock)
         views = sorted(self.t.views.values(), key=lambda v: (v.start_date, v.contract_id))
         return {m: [v.state for v in views if v.status not in NOT_LIVE_STATUSES
-                    and m in ContractState(**v.state).master_ids] for m in set(master_ids)}
+                    and m in ContractState.from_dict(v.state).master_ids] for m in set(master_ids)}
 
     async def deca_candidates(self, principal, start_dates, opco):
         starts = set(start_dates)
