@@ -13,7 +13,7 @@ from contract_events.cerfa import Cerfa
 from contract_events.signed import ContractTerms
 from services.contracts.api import examples
 from services.contracts.api.dependencies import UnitOfWork, WakeRelay
-from services.contracts.api.headers import IfMatch, parse_if_match
+from shared.api.if_match import IfMatch, parse_if_match
 from services.contracts.application.commands import COMMANDS, Command, run_command
 from services.contracts.application.sign import sign_contract
 from services.contracts.application.unit_of_work import ContractsUnitOfWork

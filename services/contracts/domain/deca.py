@@ -26,6 +26,7 @@ from datetime import date
 from typing import Any, Iterable
 
 from kernel.errors import Refused
+from kernel.spreadsheet import safe_cell
 from services.contracts.domain import exchange_statuses as st
 from services.contracts.domain.state import ContractState
 from shared.types import has_control_character
@@ -491,11 +492,6 @@ def report_json(r: Reconciliation) -> dict[str, Any]:
 CSV_COLUMNS = ("contract_id", "deposit_number", "no_contrat", "code", "parcours", "deca", "message")
 
 
-def _cell(value: str) -> str:
-    """A cell a spreadsheet will not run as a formula (values come from the extract)."""
-    return "'" + value if value[:1] in ("=", "+", "@", "\t", "\r") else value
-
-
 def report_csv(r: Reconciliation) -> str:
     """One line per disagreement, the columns of ``CSV_COLUMNS``."""
     out = io.StringIO()
@@ -503,6 +499,6 @@ def report_csv(r: Reconciliation) -> str:
     w.writerow(CSV_COLUMNS)
     for c in r.contracts:
         for d in c.disagreements:
-            w.writerow([_cell(v) for v in (c.contract_id or "", c.deposit_number or "", c.no_contrat or "", d.code,
+            w.writerow([safe_cell(v) for v in (c.contract_id or "", c.deposit_number or "", c.no_contrat or "", d.code,
                                             d.parcours or "", d.deca or "", d.message)])
     return out.getvalue()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.financing.adapters.billing_store import SqlBilling
 from services.financing.adapters.fee_claims_store import SqlFeeClaims
 from services.financing.adapters.financing_tables import SCHEMA
 from services.financing.adapters.funding_reads import SqlFundingReads
@@ -21,3 +22,4 @@ class SqlUnitOfWork(SqlUnitOfWorkBase):
         self.reads = SqlFundingReads(conn)
         self.referential = SqlReferentialStore(conn)
         self.fee_claims = SqlFeeClaims(conn)
+        self.billing = SqlBilling(conn)

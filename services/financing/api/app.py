@@ -8,7 +8,8 @@ from fastapi import FastAPI
 
 from services.financing.adapters.financing_projection import FinancingProjection
 from services.financing.adapters.financing_tables import SCHEMA
-from services.financing.api import fee_claim_routes, funding_routes, referential_routes, simulation_routes
+from services.financing.api import (billing_routes, fee_claim_routes, funding_routes, referential_routes,
+                                    simulation_routes)
 from shared.api.app import build_app
 from shared.api.feed import feed_router
 from shared.clock import SystemClock
@@ -32,7 +33,7 @@ async def contract_events_consumer(app: FastAPI, stop: asyncio.Event) -> None:
 def create_app(settings: Settings | None = None, clock=None) -> FastAPI:
     app = build_app("financing", settings or get_settings(),
                     [funding_routes.router, simulation_routes.router, referential_routes.router,
-                     fee_claim_routes.router, feed_router(EventStore(SCHEMA), SOURCE)],
+                     fee_claim_routes.router, billing_routes.router, feed_router(EventStore(SCHEMA), SOURCE)],
                     workers=[contract_events_consumer],
                     uploads={referential_routes.PATH: {referential_routes.XLSX}},
                     description="What each OPCO owes each CFA, rebuilt from contract events.")

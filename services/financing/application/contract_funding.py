@@ -41,7 +41,7 @@ async def _stored(uow: FinancingUnitOfWork, apprentice: str, contract_id: str, t
     if any(y.npec_source is None for y in years):
         return None
     schedule = [schedule_item(a.contract_id, a.opco, a.cfa_uai, a.funding_year, a.advance, a.amount, a.due_on,
-                              a.latest_on, today) for a in await uow.reads.advances_of(contract_id)]
+                              a.latest_on, today, a.employer_contribution) for a in await uow.reads.advances_of(contract_id)]
     return Funding(facts.get(contract_id), [s for s in spans if s.contract_id == contract_id],
                    [line_dict(y) for y in years], [y.amount for y in years], years[0].regime if years else None,
                    years[0].npec_source if years else None, schedule)

@@ -62,5 +62,6 @@ def stored_advances(result: Computation) -> list[StoredAdvance]:
         out.append(StoredAdvance(a["contract_id"], a["funding_year"], a["advance"], contract.apprentice_id,
                                  a["opco"], a["cfa_uai"], contract.cfa_siret, Decimal(a["amount"]),
                                  date.fromisoformat(a["due_on"]),
-                                 date.fromisoformat(a["latest_on"]) if a.get("latest_on") else None))
+                                 date.fromisoformat(a["latest_on"]) if a.get("latest_on") else None,
+                                 Decimal(a["employer_contribution"]) if a.get("employer_contribution") else None))
     return out

@@ -73,6 +73,7 @@ class StoredAdvance:
     amount: Decimal
     due_on: date
     latest_on: date | None
+    employer_contribution: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,26 @@ class FeeRecord:
 
 class StreamChanged(Exception):
     """Another writer appended to the stream since it was read."""
+
+
+class AlreadyBilled(Exception):
+    """A unique index refused a row: a line on another active invoice (``what`` = "line"), or a
+    payment's bank reference recorded already ("payment")."""
+
+    def __init__(self, what: str):
+        self.what = what
+        super().__init__(what)
+
+
+@dataclass(frozen=True)
+class LedgerEvent:
+    """A money event of the financing store (invoice-, payment-, regularisation- streams)."""
+    event_id: str
+    stream_id: str
+    type: str
+    data: dict[str, Any]
+    recorded_at: datetime
+    position: int
 
 
 class ProjectionWrites(Protocol):
@@ -137,11 +158,36 @@ class FeeClaims(Protocol):
     # record raises StreamChanged when another claim was recorded meanwhile
 
 
+class Billing(Protocol):
+    """The money loop's port (adapters/billing_store.py; docs/billing.md)."""
+    async def next_number(self, cfa_uai: str, year: int) -> int: ...   # gap-free, held until commit
+    async def append(self, appends: list[tuple[str, int, list[tuple[str, dict]]]], ledger: str,
+                     actor: str) -> list[LedgerEvent]: ...                  # raises StreamChanged
+    async def stream(self, stream_id: str, recorded_until: datetime | None = None) -> list[LedgerEvent]: ...
+    async def streams(self, stream_ids: Collection[str]) -> dict[str, list[LedgerEvent]]: ...
+    async def ledger_events(self, ledgers: Collection[str],
+                            recorded_until: datetime | None = None) -> list[LedgerEvent]: ...
+    async def ledgers(self, cfa: str | None, opco: str | None) -> list[tuple[str, str]]: ...
+    async def advances_at(self, keys: Collection[tuple]) -> dict[tuple, Any]: ...
+    async def advances_of(self, ledgers: Collection[tuple[str, str]]) -> list[Any]: ...
+    async def fees_on(self, keys: Collection[tuple]) -> list[FeeRecord]: ...
+    async def changes_since(self, contract_ids: Collection[str], since: datetime) -> list[dict]: ...
+    async def save(self, invoices: list = (), payments: list = (), regularisations: list = ()) -> None: ...
+    async def set_numbers(self, last: dict[tuple[str, int], int]) -> None: ...
+    async def payment_with_reference(self, opco: str, bank_reference: str) -> str | None: ...
+    async def invoice_documents(self, *, cfa: str | None, opco: str | None, status: str | None,
+                                cfa_uai: str | None, issued_from: date | None, issued_to: date | None,
+                                after_seq: int, limit: int) -> list[tuple[int, dict]]: ...
+    async def invoice_position(self, invoice_id: str) -> int | None: ...
+    async def all_events(self, after: int, limit: int) -> list[LedgerEvent]: ...
+
+
 class FinancingUnitOfWork(Protocol):
     projection: ProjectionWrites
     reads: FundingReads
     referential: ReferentialStore
     fee_claims: FeeClaims
+    billing: Billing
 
     async def __aenter__(self) -> FinancingUnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...

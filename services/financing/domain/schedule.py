@@ -36,23 +36,39 @@ def advances(lines: list[Line], c: ContractFacts, span: Span, today: date) -> li
     invoice_dates = [_due("invoice", l, c, span, None)[0] for l in funded]
     out = []
     for i, line in enumerate(funded):
-        remaining = line.amount
         nxt = invoice_dates[i + 1] if i + 1 < len(funded) else None
-        for adv in plan:
-            amount = cents(line.amount * adv.share) if adv.share is not None else remaining
-            remaining -= amount
+        for adv, (amount, contribution) in zip(plan, split(line, plan)):
             due, latest = _due(adv.due, line, c, span, nxt)
             out.append(schedule_item(line.contract_id, line.opco, line.cfa_uai, line.funding_year, adv.number,
-                                     amount, due, latest, today))
+                                     amount, due, latest, today, contribution))
+    return out
+
+
+def split(line: Line, plan: list[p.Advance]) -> list[tuple[Decimal, Decimal | None]]:
+    """The advances of a funding year: shares of what it costs before the employer's contribution
+    (décret 2025-585), the contribution taken from the first payment (the shortfall, if the first
+    advance is smaller, from the next ones); each advance's contribution is reported beside it."""
+    base = line.amount + (line.employer_contribution or 0)
+    remaining, owed, out = base, line.employer_contribution or Decimal(0), []
+    for adv in plan:
+        gross = cents(base * adv.share) if adv.share is not None else remaining
+        remaining -= gross
+        taken = min(owed, gross)
+        owed -= taken
+        out.append((gross - taken, taken if line.employer_contribution is not None and
+                    (taken or adv.number == 1) else None))
     return out
 
 
 def schedule_item(contract_id: str, opco: str | None, cfa_uai: str | None, funding_year: int, advance: int,
-                  amount: Decimal, due: date, latest: date | None, today: date) -> dict:
+                  amount: Decimal, due: date, latest: date | None, today: date,
+                  employer_contribution: Decimal | None = None) -> dict:
     """One advance as every answer shows it (computed, or read back from the projection)."""
     item = {"contract_id": contract_id, "opco": opco, "cfa_uai": cfa_uai, "funding_year": funding_year,
             "advance": advance, "amount": f"{amount:.2f}", "due_on": due.isoformat(),
             "status": "due" if due <= today else "upcoming"}
     if latest is not None:
         item["latest_on"] = latest.isoformat()
+    if employer_contribution is not None:
+        item["employer_contribution"] = f"{employer_contribution:.2f}"
     return item

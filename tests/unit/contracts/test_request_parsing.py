@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from services.contracts.api.headers import parse_if_match
+from shared.api.if_match import parse_if_match
 from services.contracts.api.listing_cursor import decode_cursor, encode_cursor
 from shared.api.problems import Problem
 

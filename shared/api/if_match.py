@@ -1,4 +1,4 @@
-"""If-Match, the header of the contract commands that change a contract: the version the caller
+"""If-Match, the header of the commands that change a versioned resource (a contract, an invoice): the version the caller
 read, as its ETag (Idempotency-Key is shared/api/idempotency.py's)."""
 from __future__ import annotations
 
