@@ -13,10 +13,12 @@ from contract_events.catalogue import status_after
 from contract_events.facts import ContractFacts
 from kernel.errors import NotFound
 from kernel.months import months_started
+from services.financing.application.accounts import ledger_of
 from services.financing.application.authorization import sees
 from services.financing.application.funding_paths import compute_paths, instant, path_facts
 from services.financing.application.unit_of_work import FeeRecord, FinancingUnitOfWork
 from services.financing.domain.amounts import line_dict
+from services.financing.domain.billing import advance_status
 from services.financing.domain.schedule import schedule_item
 from services.financing.domain.spans import Span
 from kernel.access import Principal
@@ -57,6 +59,25 @@ async def _recomputed(uow: FinancingUnitOfWork, apprentice: str, contract_id: st
                    [a for a in result.schedule if a["contract_id"] == contract_id])
 
 
+async def billing_statuses(uow: FinancingUnitOfWork, schedule: list[dict], today: date,
+                           as_of: datetime | None) -> list[str]:
+    """Each advance's status, from its account's invoices and payments (docs/billing.md)."""
+    accounts = sorted({(a["cfa_uai"], a["opco"]) for a in schedule if a["cfa_uai"] and a["opco"]})
+    ledger = await ledger_of(uow, accounts, as_of)
+    billed, settled = ledger.billed(), ledger.settled_regularised()
+    out = []
+    for a in schedule:
+        key = (a["contract_id"], a["funding_year"], a["advance"])
+        latest = date.fromisoformat(a["latest_on"]) if a.get("latest_on") else None
+        invoiced = paid = None
+        if key in billed:
+            _, line, paid = billed[key]
+            invoiced, paid = line.amount - settled.get(key, 0), paid - settled.get(key, 0)
+        out.append(advance_status(Decimal(a["amount"]), date.fromisoformat(a["due_on"]), latest, invoiced,
+                                  paid or Decimal(0), today))
+    return out
+
+
 def fee_dict(c: FeeRecord) -> dict:
     return {"claim_id": c.claim_id, "kind": c.kind, "date": c.day.isoformat(), "quantity": c.quantity,
             "amount": f"{c.amount:.2f}", "opco": c.opco,
@@ -77,8 +98,9 @@ async def contract_funding(uow: FinancingUnitOfWork, principal: Principal, contr
         if f is None or not sees(principal, f):
             raise NotFound("contract")
         claims = await uow.reads.fees_of(contract_id, as_of)
-    schedule = [dict(a, fees=[c.claim_id for c in claims if (c.funding_year, c.advance) == (
-        a["funding_year"], a["advance"])]) for a in funding.schedule]
+        statuses = await billing_statuses(uow, funding.schedule, as_of.date() if as_of else today, as_of)
+    schedule = [dict(a, status=status, fees=[c.claim_id for c in claims if (c.funding_year, c.advance) == (
+        a["funding_year"], a["advance"])]) for a, status in zip(funding.schedule, statuses)]
     total = sum((a for a in funding.amounts if a is not None), Decimal(0))
     return {
         "contract_id": contract_id, "apprentice_id": f.apprentice_id, "cfa_uai": f.cfa_uai, "opco": f.opco,

@@ -342,16 +342,18 @@ class Problems:
         return bool(self.items)
 
 
-def advance_status(a: AdvanceNow, invoiced: Decimal | None, paid: Decimal, today: date) -> str:
+def advance_status(amount: Decimal, due_on: date, latest_on: date | None, invoiced: Decimal | None, paid: Decimal,
+                   today: date) -> str:
     """upcoming, due, not_due (the R2025 balance past its 4 months), invoiced, partly_paid, paid,
-    overpaid (paid above what the advance is now)."""
+    overpaid (paid above what the advance is now, until a regularisation nets the difference).
+    ``invoiced`` and ``paid``: net of the regularisations settled on the advance (None: not invoiced)."""
     if invoiced is None:
-        if a.latest_on is not None and a.latest_on < today:
+        if latest_on is not None and latest_on < today:
             return "not_due"
-        return "due" if a.due_on <= today else "upcoming"
-    if paid > a.amount:
+        return "due" if due_on <= today else "upcoming"
+    if paid > amount:
         return "overpaid"
-    if paid == 0:
+    if paid <= 0:
         return "invoiced"
     return "paid" if paid >= invoiced else "partly_paid"
 
@@ -433,6 +435,14 @@ class Ledger:
         out: dict[AdvanceKey, Decimal] = {}
         for r in self.regularisations.values():
             if self.valid(r):
+                key = (r.contract_id, r.funding_year, r.advance)
+                out[key] = out.get(key, ZERO) + r.amount
+        return out
+
+    def settled_regularised(self) -> dict[AdvanceKey, Decimal]:
+        out: dict[AdvanceKey, Decimal] = {}
+        for r in self.regularisations.values():
+            if self.valid(r) and self.settled(r):
                 key = (r.contract_id, r.funding_year, r.advance)
                 out[key] = out.get(key, ZERO) + r.amount
         return out
