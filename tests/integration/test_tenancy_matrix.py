@@ -56,6 +56,19 @@ POLICIES = {
         ("post", "/v1/financing/fees"): policy(OK, 404, 403, 403, 403),
         ("put", "/v1/financing/referential/npec"): OPS_ONLY,
         ("get", "/v1/events"): OPS_ONLY,
+        # the money loop (docs/billing.md): a CFA invoices, the OPCO addressed decides and pays
+        ("get", "/v1/financing/invoiceable"): policy(OK, OK, 403, 403, 403),
+        ("post", "/v1/financing/invoices"): policy(OK, OK, 403, 403, 403),   # another CFA's advance: 422
+        ("get", "/v1/financing/invoices"): ANY,
+        ("get", "/v1/financing/invoices/{invoice_id}"): OWN_READ,
+        ("post", "/v1/financing/invoices/{invoice_id}/certificates"): policy(OK, 404, 403, 403, 403),
+        ("post", "/v1/financing/invoices/{invoice_id}/cancellation"): policy(OK, 404, 403, 403, 403),
+        ("post", "/v1/financing/invoices/{invoice_id}/acceptance"): policy(403, 403, OK, 404, 403),
+        ("post", "/v1/financing/invoices/{invoice_id}/rejection"): policy(403, 403, OK, 404, 403),
+        ("post", "/v1/financing/payments"): policy(403, 403, OK, OK, 403),
+        ("post", "/v1/financing/payments/{payment_id}/allocations"): policy(403, 403, OK, 404, 403),
+        ("get", "/v1/financing/balances"): ANY,
+        ("get", "/v1/financing/reconciliation"): ANY,
     },
     "quality": {
         ("get", "/v1/events"): OPS_ONLY,
@@ -98,13 +111,34 @@ async def world(contracts, financing, quality, keys, engine):
         return r.status_code == 200
     await eventually(projected, what="the contract in the financing projection")
     params = {"contract_id": cid, "apprentice_id": apprentice, "code": "ATLAS",
-              "event_type": "contract.signed", "version": "1"}
+              "event_type": "contract.signed", "version": "1", **await paid_in_part(financing, keys, cid)}
     spec = (await quality.get("/openapi.json")).json()
     for collection in COLLECTIONS:  # one record of each kind, CFA A's
         body = example_body(spec["paths"][f"/v1/quality/{collection}"]["post"])
         r = await quality.post(f"/v1/quality/{collection}", json=body, headers=Keys.header(keys.cfa_a))
         params[collection] = r.json()["id"]
     return {"contracts": contracts, "financing": financing, "quality": quality}, params, revoked
+
+
+async def paid_in_part(financing, keys, cid) -> dict:
+    """CFA A's invoice of the contract's first advance, accepted by ATLAS and paid in part by a
+    payment that leaves something to allocate: its ``invoice_id`` and ``payment_id``."""
+    r = await financing.post("/v1/financing/invoices", headers=Keys.header(keys.cfa_a), json={
+        "opco": "ATLAS", "lines": [{"contract_id": cid, "funding_year": 1, "advance": 1}],
+        "certificates": [{"kind": "realisation", "contract_id": cid, "funding_year": 1, "advance": 1,
+                          "period_start": "2024-09-28", "period_end": "2024-10-31", "hours": "70",
+                          "reference": "CR-matrix"}]})
+    assert r.status_code == 201, r.text
+    invoice = r.json()
+    r = await financing.post(f"/v1/financing/invoices/{invoice['invoice_id']}/acceptance",
+                             headers=Keys.header(keys.opco_x), json={})
+    assert r.status_code == 200, r.text
+    r = await financing.post("/v1/financing/payments", headers=Keys.header(keys.opco_x), json={
+        "cfa_uai": invoice["cfa_uai"], "amount": "10.00", "paid_on": "2025-01-10",
+        "bank_reference": f"VIR-matrix-{secrets.token_hex(4)}",
+        "allocations": [{"invoice_id": invoice["invoice_id"], "amount": "5.00"}]})
+    assert r.status_code == 201, r.text
+    return {"invoice_id": invoice["invoice_id"], "payment_id": r.json()["payment_id"]}
 
 
 async def test_every_operation_against_every_role(world, keys):
@@ -118,7 +152,8 @@ async def test_every_operation_against_every_role(world, keys):
         for (method, path), op in operations.items():
             record = params.get(path.split("/")[3]) if "{record_id}" in path else None
             url = path.format(**params, record_id=record)
-            query = {"from": "2024-01-01", "to": "2026-12-31"} if "commitments" in path or "audit-pack" in path else None
+            query = {"from": "2024-01-01", "to": "2026-12-31"} if any(
+                name in path for name in ("commitments", "audit-pack", "/v1/financing/reconciliation")) else None
             body = {} if path.endswith("/npec") else example_body(op)
             if path.endswith("/fees"):
                 body = {**body, "contract_id": params["contract_id"]}
