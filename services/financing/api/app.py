@@ -15,7 +15,8 @@ from shared.api.feed import feed_router
 from shared.clock import SystemClock
 from shared.eventstore.store import EventStore
 from shared.messaging.consumer import ConsumerRunner
-from shared.messaging.topics import CONTRACT_EVENTS, dlq, ensure_topics
+from shared.messaging.relay import OutboxRelay, make_producer
+from shared.messaging.topics import CONTRACT_EVENTS, FINANCING_EVENTS, dlq, ensure_topics
 from shared.settings import Settings, get_settings
 
 SOURCE = "/parcours/financing"
@@ -30,11 +31,27 @@ async def contract_events_consumer(app: FastAPI, stop: asyncio.Event) -> None:
     await runner.run(stop)
 
 
+async def outbox_relay(app: FastAPI, stop: asyncio.Event) -> None:
+    """Publish the financing store on financing.events (CloudEvents keyed by ``partitionkey``: the
+    account for money events, the apprentice for fees); one relay per store (advisory lock)."""
+    s: Settings = app.state.settings
+    await ensure_topics(s, [FINANCING_EVENTS])
+    producer = make_producer(s.kafka_bootstrap)
+    await producer.start()
+    try:
+        relay = OutboxRelay(app.state.engine, EventStore(SCHEMA), producer, s.topic(FINANCING_EVENTS), SOURCE,
+                            batch_size=s.relay_batch_size, idle_seconds=s.relay_idle_seconds)
+        app.state.relay = relay
+        await relay.run(stop)
+    finally:
+        await producer.stop()
+
+
 def create_app(settings: Settings | None = None, clock=None) -> FastAPI:
     app = build_app("financing", settings or get_settings(),
                     [funding_routes.router, simulation_routes.router, referential_routes.router,
                      fee_claim_routes.router, billing_routes.router, feed_router(EventStore(SCHEMA), SOURCE)],
-                    workers=[contract_events_consumer],
+                    workers=[contract_events_consumer, outbox_relay],
                     uploads={referential_routes.PATH: {referential_routes.XLSX}},
                     description="What each OPCO owes each CFA, rebuilt from contract events.")
     app.state.clock = clock or SystemClock()
