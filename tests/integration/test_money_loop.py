@@ -203,7 +203,9 @@ async def test_a_path_with_a_rupture_and_a_rehire_is_invoiced_paid_regularised_a
         for contract in (a, b):
             statuses = {s["status"] for s in await advances_of(financing, keys.cfa_a, contract)}
             assert statuses == {"paid"}, (contract, statuses)
-        numbers = [i["number"] for i in (await money.call("GET", "/v1/financing/invoices?limit=500",
-                                                           keys.opco_x))["items"]]
+        listed = (await money.call("GET", "/v1/financing/invoices?limit=500", keys.opco_x))["items"]
+        numbers = [i["number"] for i in listed]
+        page = await financing.get(f"/v1/financing/invoices/{listed[-1]['invoice_id']}.html", headers=H(keys.opco_x))
+        assert page.status_code == 200 and listed[-1]["number"] in page.text and "FACTURE" in page.text
         assert numbers == [f"F-{CFA_A}-{y}-{n:05d}" for y, n in
                            [(2024, 1), (2025, 1), (2025, 2), (2026, 1), (2026, 2), (2026, 3)]]

@@ -61,6 +61,7 @@ POLICIES = {
         ("post", "/v1/financing/invoices"): policy(OK, OK, 403, 403, 403),   # another CFA's advance: 422
         ("get", "/v1/financing/invoices"): ANY,
         ("get", "/v1/financing/invoices/{invoice_id}"): OWN_READ,
+        ("get", "/v1/financing/invoices/{invoice_id}.html"): OWN_READ,
         ("post", "/v1/financing/invoices/{invoice_id}/certificates"): policy(OK, 404, 403, 403, 403),
         ("post", "/v1/financing/invoices/{invoice_id}/cancellation"): policy(OK, 404, 403, 403, 403),
         ("post", "/v1/financing/invoices/{invoice_id}/acceptance"): policy(403, 403, OK, 404, 403),
