@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+import structlog
 from fastapi import FastAPI
 
 from services.financing.adapters.financing_projection import FinancingProjection
 from services.financing.adapters.financing_tables import SCHEMA
-from services.financing.api import (billing_routes, fee_claim_routes, funding_routes, referential_routes,
-                                    simulation_routes)
+from services.financing.adapters.sql_unit_of_work import SqlUnitOfWork
+from services.financing.api import (billing_routes, fee_claim_routes, funding_routes, invoice_page_routes,
+                                    referential_routes, simulation_routes)
+from services.financing.application.regularisations import propose_all
 from shared.api.app import build_app
 from shared.api.feed import feed_router
 from shared.clock import SystemClock
@@ -20,6 +23,7 @@ from shared.messaging.topics import CONTRACT_EVENTS, FINANCING_EVENTS, dlq, ensu
 from shared.settings import Settings, get_settings
 
 SOURCE = "/parcours/financing"
+log = structlog.get_logger("financing")
 
 
 async def contract_events_consumer(app: FastAPI, stop: asyncio.Event) -> None:
@@ -47,11 +51,26 @@ async def outbox_relay(app: FastAPI, stop: asyncio.Event) -> None:
         await producer.stop()
 
 
+async def regularisation_pass(app: FastAPI, stop: asyncio.Event) -> None:
+    """Propose the regularisations the projection's last moves call for (docs/billing.md), every
+    scheduler interval; each invoice issued also proposes those of its account first."""
+    interval = app.state.settings.scheduler_interval_seconds
+    while not stop.is_set():
+        proposed = await propose_all(SqlUnitOfWork(app.state.engine), app.state.clock.today())
+        if proposed:
+            log.info("regularisations.proposed", count=proposed)
+        try:
+            await asyncio.wait_for(stop.wait(), interval)
+        except asyncio.TimeoutError:
+            pass
+
+
 def create_app(settings: Settings | None = None, clock=None) -> FastAPI:
     app = build_app("financing", settings or get_settings(),
                     [funding_routes.router, simulation_routes.router, referential_routes.router,
-                     fee_claim_routes.router, billing_routes.router, feed_router(EventStore(SCHEMA), SOURCE)],
-                    workers=[contract_events_consumer, outbox_relay],
+                     fee_claim_routes.router, invoice_page_routes.router,   # {id}.html before billing's {id}
+                     billing_routes.router, feed_router(EventStore(SCHEMA), SOURCE)],
+                    workers=[contract_events_consumer, outbox_relay, regularisation_pass],
                     uploads={referential_routes.PATH: {referential_routes.XLSX}},
                     description="What each OPCO owes each CFA, rebuilt from contract events.")
     app.state.clock = clock or SystemClock()
