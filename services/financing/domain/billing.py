@@ -116,7 +116,7 @@ class Certificate:
         return {"certificate_id": self.certificate_id, "kind": self.kind, "scope": self.scope,
                 "contract_id": self.contract_id, "funding_year": self.funding_year, "advance": self.advance,
                 "period_start": self.period_start.isoformat(), "period_end": self.period_end.isoformat(),
-                "hours": f"{self.hours}", "reference": self.reference, "attached_on": self.attached_on.isoformat()}
+                "hours": f"{self.hours:f}", "reference": self.reference, "attached_on": self.attached_on.isoformat()}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Certificate:
