@@ -5,7 +5,7 @@ empty at the end; the same after ``parcours ops rebuild financing --swap``."""
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import date, datetime, timezone
 
 from services.financing.application.regularisations import propose_all
 from services.financing.adapters.sql_unit_of_work import SqlUnitOfWork
@@ -117,6 +117,7 @@ async def test_a_path_with_a_rupture_and_a_rehire_is_invoiced_paid_regularised_a
                                  412, json={}, headers={"If-Match": '"1"'})
         assert stale["current_version"] == 2
         await money.accept(first)
+        before_payment = datetime.now(timezone.utc).isoformat()
         unpayable = await money.call("POST", "/v1/financing/payments", keys.opco_x, 422, json={
             "cfa_uai": CFA_A, "amount": "5000.00", "paid_on": "2024-11-15", "bank_reference": "VIR-1",
             "allocations": [{"invoice_id": first["invoice_id"], "amount": "4000.01"}]})
@@ -126,6 +127,11 @@ async def test_a_path_with_a_rupture_and_a_rehire_is_invoiced_paid_regularised_a
             "allocations": [{"invoice_id": first["invoice_id"], "amount": "4000.00"}]})
         [bal] = await money.balance()
         assert (bal["invoiced"], bal["paid"], bal["balance"]) == ("4000.00", "4000.00", "0.00")
+        then = await money.call("GET", "/v1/financing/balances", keys.cfa_a, params={"as_of": before_payment})
+        assert (then["balances"][0]["paid"], then["balances"][0]["outstanding"]) == ("0.00", "4000.00")
+        was = await money.call("GET", f"/v1/financing/invoices/{first['invoice_id']}", keys.cfa_a,
+                               params={"as_of": before_payment})
+        assert (was["status"], was["paid"]) == ("accepted", "0.00")
 
         # the rupture shrinks funding year 1 to 5 months: 3333.33; the first advance is now 1666.67
         await api.rupture(a, on="2025-01-15", continues=False)
