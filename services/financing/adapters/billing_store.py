@@ -72,15 +72,17 @@ class SqlBilling:
     async def ledgers(self, cfa: str | None, opco: str | None) -> list[tuple[str, str]]:
         """The accounts (CFA UAI, OPCO) with advances or money events, for a CFA (UAI or SIRET)
         and/or an OPCO; both None: every account."""
-        a, i = advances.c, billing_invoices.c
+        a, i, p = advances.c, billing_invoices.c, billing_payments.c
         q1 = select(a.cfa_uai, a.opco).where(a.cfa_uai.is_not(None), a.opco.is_not(None))
         q2 = select(i.cfa_uai, i.opco)
+        q3 = select(p.cfa_uai, p.opco)
         if cfa is not None:
             q1 = q1.where(or_(a.cfa_uai == cfa, a.cfa_siret == cfa))
             q2 = q2.where(or_(i.cfa_uai == cfa, i.cfa_siret == cfa))
+            q3 = q3.where(p.cfa_uai == cfa)
         if opco is not None:
-            q1, q2 = q1.where(a.opco == opco), q2.where(i.opco == opco)
-        rows = await self.conn.execute(q1.union(q2))
+            q1, q2, q3 = q1.where(a.opco == opco), q2.where(i.opco == opco), q3.where(p.opco == opco)
+        rows = await self.conn.execute(q1.union(q2, q3))
         return sorted((r[0], r[1]) for r in rows)
 
     # -- what billing reads of the funding projection --------------------------------------------
