@@ -85,26 +85,37 @@ def _spec(name: str):
     return SPECS[name]
 
 
-async def _run_rebuild(engine, spec, target: str, source: str, until=None, batch: int = 5000) -> int:
+async def _run_rebuild(engine, spec, target: str, source: str, until=None, batch: int = 5000) -> tuple[int, int]:
+    """The projection from its source, then the rows folded from the service's own money events
+    (from its store, whatever the source): (events, money events) applied."""
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn)
 
-    from operations.rebuild import from_feed, from_kafka, prepare
+    from operations.rebuild import from_feed, from_kafka, from_ledger, prepare
     from shared.settings import get_settings
 
     resume = await prepare(engine, spec, target, source)
-    with Progress(TextColumn(f"{spec.name} from {source}"), BarColumn(), MofNCompleteColumn(),
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rate]} events/s"), TimeRemainingColumn(), transient=False) as bar:
-        task = bar.add_task("rebuild", total=None, rate="-")
+        def tracker(description: str):
+            task = bar.add_task(description, total=None, rate="-")
 
-        def progress(n: int, total: int | None) -> None:
-            if total is not None:
-                bar.update(task, total=total)
-            bar.advance(task, n)
-            speed = bar.tasks[task].speed
-            bar.update(task, rate=f"{speed:,.0f}" if speed else "-")
+            def progress(n: int, total: int | None) -> None:
+                if total is not None:
+                    bar.update(task, total=total)
+                bar.advance(task, n)
+                speed = bar.tasks[task].speed
+                bar.update(task, rate=f"{speed:,.0f}" if speed else "-")
+            return progress
+        progress = tracker(f"{spec.name} from {source}")
         if source == "kafka":
-            return await from_kafka(engine, spec, target, get_settings(), resume, progress, until=until, batch=batch)
-        return await from_feed(engine, spec, target, resume, progress, batch=batch)
+            done = await from_kafka(engine, spec, target, get_settings(), resume, progress, until=until, batch=batch)
+        else:
+            done = await from_feed(engine, spec, target, resume, progress, batch=batch)
+        money = 0
+        if spec.ledger:
+            money = await from_ledger(engine, spec, target, tracker(f"{spec.name} money events from its store"),
+                                      batch=batch)
+        return done, money
 
 
 @app.command("rebuild")
@@ -112,7 +123,8 @@ def rebuild_cmd(projection: str = typer.Argument(..., help="financing or quality
                 source: str = typer.Option("kafka", help="kafka (offset 0 of its topics) or feed (the owning store)"),
                 swap: bool = typer.Option(False, help="make the rebuilt tables live (old ones kept until drop-previous)"),
                 batch: int = typer.Option(5000, min=1, help="events per transaction")):
-    """Rebuild a projection into fresh tables while the live ones keep serving."""
+    """Rebuild a projection into fresh tables while the live ones keep serving (financing: with its
+    invoices, payments, regularisations and document numbers, folded from the financing store)."""
     from operations.rebuild import swap as swap_tables
     from operations.rebuild import target_schema
 
@@ -124,20 +136,24 @@ def rebuild_cmd(projection: str = typer.Argument(..., help="financing or quality
     async def run():
         async with migrated_engine() as engine:
             target = target_schema(spec)
-            done = await _run_rebuild(engine, spec, target, source, batch=batch)
-            late = await swap_tables(engine, spec, target) if swap else None
-            return done, late
-    done, late = asyncio.run(run())
-    log.info("ops.rebuild", projection=projection, source=source, events=done, swapped=swap)
-    typer.echo(json.dumps({"projection": projection, "source": source, "events": done, "swapped": swap,
-                           **({"late_events_applied": late} if swap else {})}))
+            done, money = await _run_rebuild(engine, spec, target, source, batch=batch)
+            swapped = await swap_tables(engine, spec, target) if swap else None
+            return done, money, swapped
+    done, money, swapped = asyncio.run(run())
+    log.info("ops.rebuild", projection=projection, source=source, events=done, money_events=money, swapped=swap)
+    typer.echo(json.dumps({"projection": projection, "source": source, "events": done,
+                           **({"money_events": money} if spec.ledger else {}), "swapped": swap,
+                           **({"late_events_applied": swapped.late_events} if swap else {}),
+                           **({"late_money_events_applied": swapped.late_money_events} if swap and spec.ledger
+                              else {})}))
 
 
 @app.command("verify")
 def verify_cmd(projection: str = typer.Argument(..., help="financing or quality"),
                source: str = typer.Option("kafka", help="kafka (up to the live consumer's offsets) or feed")):
-    """Compare the live projection with a fresh rebuild: row counts and a content hash per table,
-    then the differing keys. Exit 1 on any difference."""
+    """Compare the live projection with a fresh rebuild: row counts and a content hash per table
+    (financing: the money loop's invoices, lines, payments, regularisations and document numbers
+    too, folded from the financing store), then the differing keys. Exit 1 on any difference."""
     from operations.rebuild import compare, live_offsets, target_schema
     from shared.settings import get_settings
     spec = _spec(projection)

@@ -2,25 +2,31 @@
 
 Each batch is applied through the projection's own code on a connection whose schema is
 translated to the rebuild schema, and the source position is stored in the same transaction:
-an interrupted rebuild resumes where it stopped."""
+an interrupted rebuild resumes where it stopped.
+
+A projection may also keep rows folded from its service's own events (financing's money loop:
+invoices, payments, regularisations, document numbers): those are rebuilt from that store, the
+source of truth, in commit order, whatever the source of the rest (``from_ledger``)."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
 import os
+import random
 from dataclasses import dataclass
 from typing import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from sqlalchemy import text
+from sqlalchemy import Text, cast, select, text, tuple_
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from operations.projections import ProjectionSpec
 from contract_events.publication import public_data
 from shared.envelope import decode, to_cloudevent
-from shared.eventstore.model import Cursor
+from shared.eventstore.model import Cursor, RecordedEvent
 from shared.eventstore.store import EventStore
 from shared.settings import Settings
 
@@ -42,7 +48,10 @@ async def prepare(engine: AsyncEngine, spec: ProjectionSpec, target: str, source
     async with engine.begin() as conn:
         if await _exists(conn, target):
             row = (await conn.execute(text(f"SELECT source, position, complete FROM {target}._rebuild_progress"))).first()
-            if row is not None and row.source == source and not row.complete:
+            await conn.execute(text(f"CREATE TABLE IF NOT EXISTS {target}._rebuild_ledger (position jsonb, "
+                                    "complete boolean NOT NULL DEFAULT false)"))
+            ledger_done = await conn.scalar(text(f"SELECT complete FROM {target}._rebuild_ledger"))
+            if row is not None and row.source == source and not (row.complete and (ledger_done or not spec.ledger)):
                 return row.position
             await conn.execute(text(f"DROP SCHEMA {target} CASCADE"))
         await conn.execute(text(f"CREATE SCHEMA {target}"))
@@ -53,6 +62,8 @@ async def prepare(engine: AsyncEngine, spec: ProjectionSpec, target: str, source
         await conn.execute(text(f"CREATE TABLE {target}._rebuild_progress (source text, position jsonb, "
                                 "complete boolean NOT NULL DEFAULT false)"))
         await conn.execute(text(f"INSERT INTO {target}._rebuild_progress VALUES (:s, NULL, false)"), {"s": source})
+        await conn.execute(text(f"CREATE TABLE {target}._rebuild_ledger (position jsonb, "
+                                "complete boolean NOT NULL DEFAULT false)"))
     return None
 
 
@@ -170,6 +181,78 @@ async def from_feed(engine: AsyncEngine, spec: ProjectionSpec, target: str, resu
     return done
 
 
+async def read_ledger(conn: AsyncConnection, store: EventStore, after: Cursor, limit: int,
+                      settled: bool = True) -> list[RecordedEvent]:
+    """The money events (``metadata.ledger``) committed after ``after``, in commit order.
+
+    ``settled``: only those of transactions older than every transaction still running, as
+    ``EventStore.read_all`` reads (a transaction that began earlier and commits later can never
+    land behind the cursor, so a stored cursor never skips an event). Not settled: every event
+    committed now, for a tail read whose cursor is not kept, or under the swap's locks.
+    (``SqlBilling.all_events`` reads by global position, which such a late commit lands behind.)"""
+    e = store.tables.events
+    q = (select(e.c.global_position, cast(e.c.transaction_id, Text).label("transaction_id"), e.c.stream_id,
+                e.c.stream_version, e.c.event_id, e.c.type, e.c.schema_version, e.c.data, e.c.metadata,
+                e.c.recorded_at)
+         .where(e.c.metadata.has_key("ledger"))
+         .where(tuple_(e.c.transaction_id, e.c.global_position)
+                > tuple_(text(f"'{int(after.transaction_id)}'::xid8"), after.global_position))
+         .order_by(e.c.transaction_id, e.c.global_position).limit(limit))
+    if settled:
+        q = q.where(e.c.transaction_id < text("pg_snapshot_xmin(pg_current_snapshot())"))
+    return [RecordedEvent(r.global_position, int(r.transaction_id), r.stream_id, r.stream_version, r.event_id,
+                          r.type, r.schema_version, r.data, r.metadata, r.recorded_at)
+            for r in await conn.execute(q)]
+
+
+async def _ledger_position(conn: AsyncConnection, target: str) -> Cursor:
+    position = await conn.scalar(text(f"SELECT position FROM {target}._rebuild_ledger"))
+    return Cursor(int(position["tx"]), int(position["pos"])) if position else Cursor()
+
+
+async def from_ledger(engine: AsyncEngine, spec: ProjectionSpec, target: str, progress: Progress,
+                      batch: int = 5000) -> int:
+    """Fold the service's own money events into the ledger tables, in commit order from the start
+    or the stored cursor; the cursor is stored with each batch (an interrupted run resumes).
+
+    The settled read stops behind a transaction still running; what committed after it (the
+    tail) is applied too, its cursor not stored: the swap reads it again under its locks, and
+    applying an event twice changes nothing (the ledger refolds whole streams)."""
+    if not spec.ledger:
+        return 0
+    store, ledger, crash = EventStore(spec.ledger_store), spec.make_ledger(), _Crash()
+    async with engine.connect() as conn:
+        await conn.execute(text(f"INSERT INTO {target}._rebuild_ledger (position) SELECT NULL "
+                                f"WHERE NOT EXISTS (SELECT 1 FROM {target}._rebuild_ledger)"))
+        await conn.commit()
+        cursor = await _ledger_position(conn, target)
+        total = await conn.scalar(text(f"SELECT count(*) FROM {spec.ledger_store}.events WHERE metadata ? 'ledger' "
+                                       "AND global_position > :p"), {"p": cursor.global_position})
+    progress(0, total)
+    done = 0
+    while True:
+        async with engine.begin() as raw:
+            events = await read_ledger(raw, store, cursor, batch)
+            if not events:
+                break
+            await ledger.apply(raw, events, {spec.schema: target})
+            cursor = events[-1].cursor
+            await raw.execute(text(f"UPDATE {target}._rebuild_ledger SET position = CAST(:p AS jsonb)"),
+                              {"p": json.dumps({"tx": str(cursor.transaction_id), "pos": cursor.global_position})})
+        done += len(events)
+        progress(len(events), None)
+        crash.tick()
+    tail = cursor
+    async with engine.begin() as raw:
+        while events := await read_ledger(raw, store, tail, batch, settled=False):
+            await ledger.apply(raw, events, {spec.schema: target})
+            tail = events[-1].cursor
+            done += len(events)
+            progress(len(events), None)
+        await raw.execute(text(f"UPDATE {target}._rebuild_ledger SET complete = true"))
+    return done
+
+
 async def _complete(engine: AsyncEngine, target: str) -> None:
     async with engine.begin() as conn:
         await conn.execute(text(f"UPDATE {target}._rebuild_progress SET complete = true"))
@@ -228,14 +311,61 @@ async def compare(engine: AsyncEngine, spec: ProjectionSpec, target: str, limit:
     return reports
 
 
-async def swap(engine: AsyncEngine, spec: ProjectionSpec, target: str) -> int:
+LOCK_RETRY_PAUSE = (0.05, 0.5)   # seconds between two attempts of the swap at its locks
+
+
+@dataclass
+class Swapped:
+    late_events: int          # events the live projection received meanwhile
+    late_money_events: int    # money events read again under the locks (a ledger's tail)
+
+
+async def swap(engine: AsyncEngine, spec: ProjectionSpec, target: str, attempts: int = 120) -> Swapped:
     """Make the rebuilt tables live in one transaction; the old ones go to ``<schema>_previous``.
-    Events the live projection received meanwhile are applied to the rebuilt tables first."""
+    Events the live projection received meanwhile are applied to the rebuilt tables first, and so
+    are the money events committed since the rebuild's stored ledger cursor.
+
+    Why the money rows are safe: the swap takes ``ACCESS EXCLUSIVE`` on every table it moves, the
+    money loop's included (document numbers, payments, invoices, lines, regularisations), before it
+    reads the late money events. The money commands write their events and the rows folded from
+    them in one transaction, and each locks a money table before or right after appending (an issue
+    or a cancellation takes its document number first, a payment reads its bank reference first,
+    the others write their rows right after their events). So a command has either committed
+    (its events are read here and refolded into the rebuilt tables), or holds a money table (the
+    swap waits for it to commit, then reads its events), or has not reached a money table yet: it
+    then waits for the swap, and its own refold, of whole streams read from the store, writes its
+    rows into the tables now live (PostgreSQL resolves the name again after the wait). Nothing
+    written before the swap is lost, nothing after it lands in the old tables; and the document
+    numbers continue from the last one any committed event carries.
+
+    Why a lock timeout and retries rather than a plain wait: a command holding a money table may
+    next want a table the swap already holds (an issue reads the advances and contract events
+    after taking its number); waiting would be a deadlock, which PostgreSQL resolves after
+    ``deadlock_timeout`` by aborting whichever waits - possibly the user's command. The swap waits
+    at most half of ``deadlock_timeout`` for each lock, then gives everything back and tries again
+    (``attempts`` times), so it is always the swap that yields; and the live tables stall
+    readers and writers for at most that long per attempt."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await _swap_once(engine, spec, target)
+        except DBAPIError as exc:
+            code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
+            if code not in ("55P03", "40P01") or attempt == attempts:   # lock_not_available, deadlock_detected
+                raise
+        await asyncio.sleep(random.uniform(*LOCK_RETRY_PAUSE))
+    raise AssertionError("unreachable")
+
+
+async def _swap_once(engine: AsyncEngine, spec: ProjectionSpec, target: str) -> Swapped:
     previous = target_schema(spec, "previous")
     tables = list(spec.tables)
     async with engine.begin() as raw:
+        deadlock_ms = await raw.scalar(text("SELECT setting::int FROM pg_settings WHERE name = 'deadlock_timeout'"))
+        await raw.execute(text(f"SET LOCAL lock_timeout = '{max(int(deadlock_ms or 1000) // 2, 10)}ms'"))
         await raw.execute(text("LOCK TABLE " + ", ".join(f"{spec.schema}.{t}" for t in tables) +
                                " IN ACCESS EXCLUSIVE MODE"))
+        await raw.execute(text("SET LOCAL lock_timeout = 0"))
+        conn = await raw.execution_options(schema_translate_map={spec.schema: target})
         missing = await raw.execute(text(
             f"SELECT {spec.late_columns} FROM {spec.schema}.contract_events l "
             f"LEFT JOIN {target}.contract_events r USING (event_id) WHERE r.event_id IS NULL ORDER BY l.arrival"))
@@ -243,15 +373,24 @@ async def swap(engine: AsyncEngine, spec: ProjectionSpec, target: str) -> int:
                  "partitionkey": m.partitionkey, "sequence": str(m.sequence) if m.sequence is not None else None}
                 for m in missing]
         if late:
-            conn = await raw.execution_options(schema_translate_map={spec.schema: target})
             await spec.projection().apply(conn, late)
+        late_money = 0
+        if spec.ledger:
+            # every money event committed since the stored cursor (none can commit now: see above)
+            store, ledger = EventStore(spec.ledger_store), spec.make_ledger()
+            cursor = await _ledger_position(raw, target)
+            await raw.execution_options(schema_translate_map=None)   # conn is raw, translated (in place)
+            while events := await read_ledger(raw, store, cursor, 5000, settled=False):
+                await ledger.apply(raw, events, {spec.schema: target})
+                cursor = events[-1].cursor
+                late_money += len(events)
         await raw.execute(text(f"DROP SCHEMA IF EXISTS {previous} CASCADE"))
         await raw.execute(text(f"CREATE SCHEMA {previous}"))
         for t in tables:
             await raw.execute(text(f"ALTER TABLE {spec.schema}.{t} SET SCHEMA {previous}"))
             await raw.execute(text(f"ALTER TABLE {target}.{t} SET SCHEMA {spec.schema}"))
         await raw.execute(text(f"DROP SCHEMA {target} CASCADE"))
-    return len(late)
+    return Swapped(len(late), late_money)
 
 
 async def drop_previous(engine: AsyncEngine, spec: ProjectionSpec) -> bool:
