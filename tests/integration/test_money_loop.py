@@ -11,6 +11,7 @@ from services.financing.application.regularisations import propose_all
 from services.financing.adapters.sql_unit_of_work import SqlUnitOfWork
 from shared.clock import FixedClock
 from tests.integration.lifecycle_api import ContractsApi
+from tests.integration.test_rebuild_billing import ops
 from tests.support import CFA_A, Keys, eventually, isolated_contracts, running
 
 H = Keys.header
@@ -211,6 +212,17 @@ async def test_a_path_with_a_rupture_and_a_rehire_is_invoiced_paid_regularised_a
             assert statuses == {"paid"}, (contract, statuses)
         listed = (await money.call("GET", "/v1/financing/invoices?limit=500", keys.opco_x))["items"]
         numbers = [i["number"] for i in listed]
+        # the same after the projection is rebuilt from the log and swapped in
+        before = (await money.balance(), await money.report(), listed,
+                  [await advances_of(financing, keys.cfa_a, c) for c in (a, b)])
+        swapped = ops(financing.app.state.settings, "rebuild", "financing", "--source", "feed", "--swap")
+        assert swapped.returncode == 0, swapped.stderr
+        after = (await money.balance(), await money.report(),
+                 (await money.call("GET", "/v1/financing/invoices?limit=500", keys.opco_x))["items"],
+                 [await advances_of(financing, keys.cfa_a, c) for c in (a, b)])
+        assert after == before
+        verified = ops(financing.app.state.settings, "verify", "financing", "--source", "feed")
+        assert verified.returncode == 0, verified.stdout + verified.stderr
         page = await financing.get(f"/v1/financing/invoices/{listed[-1]['invoice_id']}.html", headers=H(keys.opco_x))
         assert page.status_code == 200 and listed[-1]["number"] in page.text and "FACTURE" in page.text
         assert numbers == [f"F-{CFA_A}-{y}-{n:05d}" for y, n in
