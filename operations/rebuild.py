@@ -188,8 +188,8 @@ async def read_ledger(conn: AsyncConnection, store: EventStore, after: Cursor, l
     ``settled``: only those of transactions older than every transaction still running, as
     ``EventStore.read_all`` reads (a transaction that began earlier and commits later can never
     land behind the cursor, so a stored cursor never skips an event). Not settled: every event
-    committed now, for a tail read whose cursor is not kept, or under the swap's locks.
-    (``SqlBilling.all_events`` reads by global position, which such a late commit lands behind.)"""
+    committed now, for a tail read whose cursor is not kept, or under the swap's locks. (A read by
+    global position alone would skip such a late commit.)"""
     e = store.tables.events
     q = (select(e.c.global_position, cast(e.c.transaction_id, Text).label("transaction_id"), e.c.stream_id,
                 e.c.stream_version, e.c.event_id, e.c.type, e.c.schema_version, e.c.data, e.c.metadata,

@@ -177,9 +177,13 @@ class SqlBilling:
                 upsert_on=("regularisation_id",))
 
     async def set_numbers(self, last: dict[tuple[str, int], int]) -> None:
-        """The last document number of each CFA and year (a rebuild sets them from the issues)."""
-        await insert_many(self.conn, document_numbers, [{"cfa_uai": c, "year": y, "last": n}
-                                                        for (c, y), n in last.items()], upsert_on=("cfa_uai", "year"))
+        """The last document number of each CFA and year, never lowered (a rebuild sets them from
+        the invoices and credit notes it folds)."""
+        t = table_name(self.conn, document_numbers)
+        await self.conn.execute(text(
+            f"INSERT INTO {t} AS n (cfa_uai, year, last) SELECT * FROM unnest(CAST(:c AS text[]), CAST(:y AS int[]), "
+            "CAST(:l AS int[])) ON CONFLICT (cfa_uai, year) DO UPDATE SET last = GREATEST(n.last, EXCLUDED.last)"),
+            {"c": [c for c, _ in last], "y": [y for _, y in last], "l": list(last.values())})
 
     async def payment_with_reference(self, opco: str, bank_reference: str) -> str | None:
         p = billing_payments.c
@@ -204,15 +208,3 @@ class SqlBilling:
         if issued_to is not None:
             q = q.where(i.issued_on <= issued_to)
         return [(r.seq, r.document) for r in await self.conn.execute(q.order_by(i.seq).limit(limit))]
-
-    async def invoice_position(self, invoice_id: str) -> int | None:
-        return await self.conn.scalar(select(billing_invoices.c.seq).where(billing_invoices.c.invoice_id == invoice_id))
-
-    async def all_events(self, after: int, limit: int) -> list[LedgerEvent]:
-        """Every money event after a global position (a rebuild's read, in store order)."""
-        e = store.tables.events.c
-        q = (select(e.event_id, e.stream_id, e.type, e.data, e.recorded_at, e.global_position)
-             .where(e.metadata.has_key("ledger"), e.global_position > after).order_by(e.global_position).limit(limit))
-        return [LedgerEvent(str(r.event_id), r.stream_id, r.type, r.data, r.recorded_at, r.global_position)
-                for r in await self.conn.execute(q)]
-
