@@ -22,23 +22,12 @@ from services.financing.adapters.sql_unit_of_work import SqlUnitOfWork
 from services.financing.application.accounts import refold
 from services.financing.domain.billing import (document_number, invoice_stream, ledger_key, money, payment_stream,
                                                regularisation_stream)
-from shared.db import make_engine
 from shared.eventstore.model import NewEvent, StreamAppend
 from shared.eventstore.store import EventStore
-from tests.support import CFA_A, CFA_B, OPCO_X, OPCO_Y, create_database, drop_database, settings_for
+from tests.support import CFA_A, CFA_B, OPCO_X, OPCO_Y
 
 store = EventStore("financing")
 BILLING = list(FINANCING.ledger)
-
-
-@pytest.fixture
-async def isolated():
-    url = await create_database("rbill")
-    settings = settings_for(url)
-    engine = make_engine(settings, pool_size=4)
-    yield settings, engine
-    await engine.dispose()
-    await drop_database(url)
 
 
 def ops(settings, *args, **env):

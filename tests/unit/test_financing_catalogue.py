@@ -23,7 +23,7 @@ from services.financing.application.apply_contract_events import apply_contract_
 from services.financing.application.claim_fee import FeeClaim, claim_fee
 from services.financing.application.regularisations import propose
 from services.financing.application.unit_of_work import FeeRecord, LedgerEvent, StreamChanged
-from services.financing.domain.billing import EVENT_TYPES, AdvanceNow, fold_invoice, fold_payment, \
+from services.financing.domain.billing import EVENT_TYPES, AdvanceNow, Certificate, fold_invoice, fold_payment, \
     fold_regularisations, ledger_key
 from tests.unit.financing.fakes import FakeUnitOfWork
 from tests.unit.financing.paths import CFA_BY_UAI as FEE_CFA, History
@@ -118,9 +118,9 @@ def advance(n: int, amount: str, due_on: str, **over) -> AdvanceNow:
                       **over)
 
 
-def certificate(n: int, kind="realisation", hours="70") -> invoicing.CertificateIn:
-    return invoicing.CertificateIn(kind, "intermediate", "c1", 1, n, date(2024, 9, 1), date(2025, 1, 31),
-                                   Decimal(hours), f"CR-2025-{n:04d}")
+def certificate(n: int, kind="realisation", hours="70") -> Certificate:
+    return Certificate(str(uuid.uuid4()), kind, "intermediate", "c1", 1, n, date(2024, 9, 1), date(2025, 1, 31),
+                       Decimal(hours), f"CR-2025-{n:04d}", TODAY)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from services.contracts.api.dependencies import UnitOfWork
 from services.contracts.application import contract_reads
 from services.contracts.application.unit_of_work import ContractView
 from services.contracts.domain.cerfa_form import CerfaForm, build_form
+from shared.api.printable import PAGE_HEADERS
 from shared.auth import CurrentPrincipal
 
 router = APIRouter(tags=["contracts"])
@@ -22,16 +23,6 @@ CERFA_ANSWER = {**examples.SIGN_CERFA, "opco": "ATLAS",
                 "apprentice": {**examples.SIGN_CERFA["apprentice"], "id": "app-6f1c0d2a9b3e4f5a6b7c8d9e"},
                 "masters": [{**examples.SIGN_CERFA["masters"][0], "id": "ma-0a1b2c3d4e5f60718293a4b5"}]}
 
-# The page carries personal data and is printed, never scripted: nothing but its own inline
-# styles may load, no frame may hold it, no cache may keep it.
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
-                               "form-action 'none'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "private, no-store",
-}
 _WHO = ("The CFA that owns the contract or the OPCO that funds it (an ops key is refused, 403; a key "
         "that cannot see the contract gets 404).")
 

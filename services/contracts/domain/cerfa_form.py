@@ -28,6 +28,7 @@ from pydantic import BaseModel
 
 from contract_events import cerfa_codes
 from contract_events.cerfa import Cerfa, SignedV2
+from kernel.french_format import euros, french_date
 
 TITLE = "CONTRAT D'APPRENTISSAGE"
 # The revision followed: cerfa n° 10103*13 (FA13), with its notice FA14 (docs/cerfa.md).
@@ -128,7 +129,7 @@ def build_form(cerfa: dict[str, Any], *, contract_id: str, status: str | None = 
                          Row("Statut du contrat dans Parcours", STATUS_LABELS.get(status or "", status or ""))]
     contract = cerfa.get("contract") if isinstance(cerfa.get("contract"), dict) else {}
     header.append(Row(_label(Cerfa.model_fields["contract"].annotation, "signed_on"),
-                      _date(contract.get("signed_on"))))
+                      french_date(contract.get("signed_on"))))
     for name, info in Cerfa.model_fields.items():
         value = cerfa.get(name)
         annotation = _unwrap(info.annotation)
@@ -265,9 +266,9 @@ def _display(model: type[BaseModel], name: str, annotation: Any, value: Any) -> 
     if annotation is bool or isinstance(value, bool):
         return yes_no(value)
     if annotation is date:
-        return _date(value)
+        return french_date(value)
     if key in MONEY:
-        return money(value)
+        return euros(value)
     if key in PERCENT:
         return f"{number(value)} %"
     if annotation is Decimal or isinstance(value, float):
@@ -296,16 +297,6 @@ def _code_label(list_name: str, value: str) -> str | None:
     return found if found and found != value else None
 
 
-def _date(value: Any) -> str:
-    if value in (None, ""):
-        return ""
-    try:
-        day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return str(value)
-    return day.strftime("%d/%m/%Y")
-
-
 def yes_no(value: Any) -> str:
     return "" if value is None else ("Oui" if value else "Non")
 
@@ -323,10 +314,3 @@ def number(value: Any) -> str:
     return text.replace(",", "\u202f").replace(".", ",")
 
 
-def money(value: Any) -> str:
-    """``759,78 €``; ``1 112,05 €`` (a narrow no-break space between thousands)."""
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return str(value)
-    return f"{amount:,.2f}".replace(",", "\u202f").replace(".", ",") + "\u00a0€"

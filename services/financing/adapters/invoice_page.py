@@ -17,6 +17,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from kernel.french_format import euros, french_date
 from kernel.reference.tables import DATA_DIR
 
 _HERE = Path(__file__).resolve().parent
@@ -36,30 +37,6 @@ CERTIFICATE_KINDS = {"realisation": "Certificat de réalisation",
                      "start_attestation": "Attestation d'entrée en formation",
                      "completion_attestation": "Attestation de fin de formation"}
 CERTIFICATE_SCOPES = {"intermediate": "intermédiaire", "final": "final"}
-
-
-# -- French formats ----------------------------------------------------------------------------
-def euros(value: Any) -> str:
-    """``759,78 €``; ``1 234,56 €`` (a narrow no-break space between thousands, a no-break space
-    before the sign, as the CERFA page writes them); ``-2 800,00 €``."""
-    if value in (None, ""):
-        return ""
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return str(value)
-    return f"{amount:,.2f}".replace(",", "\u202f").replace(".", ",") + "\u00a0€"
-
-
-def french_date(value: Any) -> str:
-    """``31/10/2025``."""
-    if value in (None, ""):
-        return ""
-    try:
-        day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return str(value)
-    return day.strftime("%d/%m/%Y")
 
 
 def siret(value: str | None) -> str:

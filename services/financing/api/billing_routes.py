@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import uuid
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 from urllib.parse import urlencode
@@ -19,7 +21,7 @@ from services.financing.api.dependencies import CurrentClock, SnapshotUnitOfWork
 from services.financing.application import balances as balance_handlers
 from services.financing.application import invoicing, payments
 from services.financing.application.unit_of_work import FinancingUnitOfWork
-from services.financing.domain.billing import CERTIFICATE_KINDS, CERTIFICATE_SCOPES, REJECTION_MOTIVES
+from services.financing.domain.billing import CERTIFICATE_KINDS, CERTIFICATE_SCOPES, REJECTION_MOTIVES, Certificate
 from services.financing.application.accounts import load_invoice, scope
 from kernel.spreadsheet import safe_cell
 from shared.api.idempotency import IdempotencyKey, Outcome, respond, run_once
@@ -70,12 +72,13 @@ class CertificateBody(BaseModel):
     hours: Decimal = Field(ge=0, le=10_000, decimal_places=2)
     reference: Line = Field(min_length=1, max_length=200, description="the document's reference in the CFA's files")
 
-    def certificate(self) -> invoicing.CertificateIn:
+    def certificate(self, today: date) -> Certificate:
+        """The certificate as attached today, with an id of its own."""
         if self.period_end < self.period_start:
             raise Problem(422, "validation-error", "The request is not valid", "The period ends before it starts.",
                           errors=[{"field": "period_end", "code": "period_reversed", "message": "Before period_start."}])
-        return invoicing.CertificateIn(self.kind, self.scope, self.contract_id, self.funding_year, self.advance,
-                                       self.period_start, self.period_end, self.hours, self.reference)
+        return Certificate(str(uuid.uuid4()), self.kind, self.scope, self.contract_id, self.funding_year, self.advance,
+                           self.period_start, self.period_end, self.hours, self.reference, today)
 
 
 class InvoiceIn(BaseModel):
@@ -151,7 +154,7 @@ async def post_invoice(body: Annotated[InvoiceIn, Body(openapi_examples={"one ad
                        request: Request, uow: UnitOfWork, principal: CurrentPrincipal, clock: CurrentClock,
                        idempotency_key: IdempotencyKey = None):
     asked = [invoicing.AdvanceAsked(l.contract_id, l.funding_year, l.advance, l.amount) for l in body.lines]
-    certificates = [c.certificate() for c in body.certificates]
+    certificates = [c.certificate(clock.today()) for c in body.certificates]
 
     async def issue() -> Outcome:
         return _invoice_outcome(201, await invoicing.issue_invoice(uow, principal, body.opco, asked, certificates,
@@ -165,7 +168,7 @@ async def post_certificate(invoice_id: str, body: Annotated[CertificateBody, Bod
                                "realisation": {"value": INVOICE_EXAMPLE["certificates"][0]}})],
                            request: Request, uow: UnitOfWork, principal: CurrentPrincipal, clock: CurrentClock,
                            if_match: IfMatch = None, idempotency_key: IdempotencyKey = None):
-    expected, certificate = parse_if_match(if_match), body.certificate()
+    expected, certificate = parse_if_match(if_match), body.certificate(clock.today())
 
     async def attach() -> Outcome:
         return _invoice_outcome(200, await invoicing.attach_certificate(uow, principal, invoice_id, certificate,

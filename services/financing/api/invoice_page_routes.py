@@ -11,21 +11,12 @@ from services.financing.adapters.invoice_page import render_invoice_html
 from services.financing.api.billing_routes import AsOf
 from services.financing.api.dependencies import SnapshotUnitOfWork
 from services.financing.application.accounts import load_invoice
+from shared.api.printable import PAGE_HEADERS
 from shared.auth import CurrentPrincipal
 
 router = APIRouter(tags=["invoices and payments"])
 PATH = "/v1/financing/invoices/{invoice_id}.html"
 
-# The page is printed, never scripted: nothing but its own inline styles may load, no frame may
-# hold it, no cache may keep it (as the CERFA page).
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
-                               "form-action 'none'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "private, no-store",
-}
 PAGE_EXAMPLE = ("<!doctype html><html lang=\"fr\">...<h1>FACTURE</h1>..."
                 "<div class=\"number\">N° F-0751234J-2025-00001</div>...")
 

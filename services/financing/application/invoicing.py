@@ -32,24 +32,6 @@ class AdvanceAsked:
         return (self.contract_id, self.funding_year, self.advance)
 
 
-@dataclass(frozen=True)
-class CertificateIn:
-    kind: str
-    scope: str
-    contract_id: str
-    funding_year: int
-    advance: int
-    period_start: date
-    period_end: date
-    hours: Decimal
-    reference: str
-
-
-def _certificate(c: CertificateIn, today: date) -> Certificate:
-    return Certificate(str(uuid.uuid4()), c.kind, c.scope, c.contract_id, c.funding_year, c.advance, c.period_start,
-                       c.period_end, c.hours, c.reference, today)
-
-
 def _refuse(problems: Problems, title: str):
     if all(p["code"] == "advance_already_invoiced" for p in problems.items):
         return Conflict("advance-already-invoiced", title, problems.items[0]["message"], errors=problems.items)
@@ -95,7 +77,7 @@ async def invoiceable(uow: FinancingUnitOfWork, principal: Principal, today: dat
 
 
 async def issue_invoice(uow: FinancingUnitOfWork, principal: Principal, opco: str, asked: list[AdvanceAsked],
-                        certificates: list[CertificateIn], today: date) -> dict:
+                        certificates: list[Certificate], today: date) -> dict:
     """One invoice to one OPCO: the advances asked for (each due today, not invoiced yet, at most
     what is due on it now), the fees placed on them, the open regularisations netted; numbered in
     the CFA's gap-free sequence of the year."""
@@ -151,7 +133,7 @@ async def issue_invoice(uow: FinancingUnitOfWork, principal: Principal, opco: st
                   "payment_due_on": (today + timedelta(days=policy.INVOICE_PAYMENT_DAYS)).isoformat(),
                   "lines": [l.as_dict() for l in lines], "total": money(sum((l.amount for l in lines), ZERO))}
         events = [("invoice.issued", issued)] + [
-            ("invoice.certificate_attached", {"invoice_id": invoice_id, "certificate": _certificate(c, today).as_dict()})
+            ("invoice.certificate_attached", {"invoice_id": invoice_id, "certificate": c.as_dict()})
             for c in certificates]
         appends = [(invoice_stream(invoice_id), 0, events)]
         for r in netted:
@@ -164,7 +146,7 @@ async def issue_invoice(uow: FinancingUnitOfWork, principal: Principal, opco: st
     return fold_invoice(events).as_dict()
 
 
-async def attach_certificate(uow: FinancingUnitOfWork, principal: Principal, invoice_id: str, c: CertificateIn,
+async def attach_certificate(uow: FinancingUnitOfWork, principal: Principal, invoice_id: str, c: Certificate,
                              if_match: int | None, today: date) -> dict:
     require_role(principal, "cfa")
     async with uow:
@@ -176,8 +158,7 @@ async def attach_certificate(uow: FinancingUnitOfWork, principal: Principal, inv
             raise Refused("certificate-unrelated", "The certificate names no line of this invoice",
                           errors=[{"field": "contract_id", "code": "certificate_unrelated",
                                    "message": "Name an advance (contract, funding year, advance) of this invoice."}])
-        event = ("invoice.certificate_attached", {"invoice_id": invoice_id,
-                                                  "certificate": _certificate(c, today).as_dict()})
+        event = ("invoice.certificate_attached", {"invoice_id": invoice_id, "certificate": c.as_dict()})
         await record(uow, principal, (inv.cfa_uai, inv.opco), [(invoice_stream(invoice_id), version, [event])])
         await uow.commit()
         inv, _ = await load_invoice(uow, principal, invoice_id)

@@ -133,7 +133,7 @@ def test_dates_booleans_and_money_are_written_the_french_way():
     assert pay.columns[1:3] == ["Du", "Au"]
     assert pay.lines[0] == ["1", "28/09/2024", "27/09/2025", "43 %", "SMIC", "759,78\u00a0€"]
     assert pay.lines[2][-1] == "1\u202f112,05\u00a0€"
-    assert cerfa_form.number("12.5") == "12,5" and cerfa_form.money("7000") == "7\u202f000,00\u00a0€"
+    assert cerfa_form.number("12.5") == "12,5" and cerfa_form.euros("7000") == "7\u202f000,00\u00a0€"
 
 
 def test_empty_boxes_stay_blank():
