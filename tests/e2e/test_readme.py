@@ -37,3 +37,23 @@ def test_the_cerfa_example_is_the_api_example_and_signs(served):
                       headers=auth, timeout=30).json()
     assert cerfa["apprentice"]["nir"] == body["apprentice"]["nir"] and cerfa["opco"] == "ATLAS"
     assert cerfa["contract"]["pay"] == body["contract"]["pay"]
+
+
+def test_the_invoices_example_runs_as_documented(served):
+    """The CFA invoices, the OPCO accepts and pays: the account is settled (issue 16)."""
+    text = README.read_text()
+    script = re.search(r"<!-- invoices-example:start -->\s*```bash\n(.*?)```", text, re.S).group(1)
+    env = {**os.environ, "KEY": served.keys.cfa_a, "OPCO_KEY": served.keys.opco_x,
+           "BASE": served.urls["contracts"], "FIN": served.urls["financing"]}
+    out = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert re.fullmatch(r"invoiceable: [1-9]\d* advances of the contract", lines[0]), lines
+    assert lines[1] == "retry returned the same invoice"
+    number = re.fullmatch(r'invoice (F-0751234J-\d{4}-\d{5}): (\d+\.\d\d) EUR, ETag "2"', lines[2]).group(1)
+    assert lines[3] == f"the OPCO lists {number}"
+    assert lines[4] == "acceptance: accepted"
+    assert '"type":"urn:parcours:problem:precondition-failed"' in lines[5] and '"current_version":3' in lines[5]
+    assert lines[6] == "payment recorded, unallocated: 0.00"
+    assert lines[7] == "balance: settled"
+    assert lines[8].startswith("cfa_uai,opco,severity,code,date,contract_id,")
