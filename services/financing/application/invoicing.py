@@ -114,7 +114,7 @@ async def issue_invoice(uow: FinancingUnitOfWork, principal: Principal, opco: st
             if amount is not None:
                 lines.append(Line("advance", amount, a.contract_id, a.funding_year, a.advance,
                                   label=f"Avance {a.advance}, année de financement {a.funding_year}",
-                                  employer_contribution=now.employer_contribution if a.advance == 1 else None))
+                                  employer_contribution=now.employer_contribution))
         if problems:
             raise _refuse(problems, "The invoice is refused")
         claims = ledger.billed_claims()
@@ -135,12 +135,13 @@ async def issue_invoice(uow: FinancingUnitOfWork, principal: Principal, opco: st
         events = [("invoice.issued", issued)] + [
             ("invoice.certificate_attached", {"invoice_id": invoice_id, "certificate": c.as_dict()})
             for c in certificates]
-        appends = [(invoice_stream(invoice_id), 0, events)]
+        settled: dict[str, list[tuple[str, dict]]] = {}   # one append per stream (an advance may shrink twice)
         for r in netted:
-            stream = regularisation_stream(r.contract_id, r.funding_year, r.advance)
-            appends.append((stream, ledger.versions.get(stream, 0), [("regularisation.settled", {
-                "regularisation_id": r.regularisation_id, "invoice_id": invoice_id, "settled_on": today.isoformat(),
-                "amount": money(r.amount)})]))
+            settled.setdefault(regularisation_stream(r.contract_id, r.funding_year, r.advance), []).append((
+                "regularisation.settled", {"regularisation_id": r.regularisation_id, "invoice_id": invoice_id,
+                                           "settled_on": today.isoformat(), "amount": money(r.amount)}))
+        appends = [(invoice_stream(invoice_id), 0, events)] + [
+            (stream, ledger.versions.get(stream, 0), evs) for stream, evs in settled.items()]
         await record(uow, principal, (cfa_uai, opco), appends)
         await uow.commit()
     return fold_invoice(events).as_dict()
@@ -163,6 +164,19 @@ async def attach_certificate(uow: FinancingUnitOfWork, principal: Principal, inv
         await uow.commit()
         inv, _ = await load_invoice(uow, principal, invoice_id)
     return inv.as_dict()
+
+
+async def _not_netted_elsewhere(uow: FinancingUnitOfWork, inv) -> None:
+    """An invoice a regularisation corrects, once that regularisation is netted on another active
+    invoice, stays: withdrawing it would leave the other invoice's negative line without cause.
+    The invoice that netted it goes first."""
+    ledger = await ledger_of(uow, [(inv.cfa_uai, inv.opco)])
+    netted_on = [ledger.invoices[r.settled_by].number for r in ledger.regularisations.values()
+                 if r.invoice_id == inv.invoice_id and ledger.settled(r)]
+    if netted_on:
+        raise Conflict("invoice-regularised", "A regularisation of this invoice is netted on another one",
+                       f"Its regularisation is netted on {', '.join(sorted(set(netted_on)))}: cancel or reject that "
+                       "invoice first.", netted_on=sorted(set(netted_on)))
 
 
 def missing_certificates(inv) -> list[dict]:
@@ -191,6 +205,7 @@ async def decide_invoice(uow: FinancingUnitOfWork, principal: Principal, invoice
                               "Each advance is accepted on its certificat de réalisation.", errors=missing)
             event = ("invoice.accepted", {"invoice_id": invoice_id, "decided_on": decided_on.isoformat()})
         else:
+            await _not_netted_elsewhere(uow, inv)
             event = ("invoice.rejected", {"invoice_id": invoice_id, "decided_on": decided_on.isoformat(),
                                           "motive": motive, "comment": comment})
         await record(uow, principal, (inv.cfa_uai, inv.opco), [(invoice_stream(invoice_id), version, [event])])
@@ -211,6 +226,7 @@ async def cancel_invoice(uow: FinancingUnitOfWork, principal: Principal, invoice
         if inv.status not in ACTIVE:
             raise Conflict("invoice-closed", "The invoice is closed", f"The invoice is {inv.status}.",
                            current_state=inv.status)
+        await _not_netted_elsewhere(uow, inv)
         if inv.paid > 0:
             raise Conflict("invoice-paid", "The invoice is paid",
                            f"{money(inv.paid)} is paid on it: it can no longer be cancelled; the regularisation "
