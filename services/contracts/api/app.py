@@ -15,6 +15,7 @@ from services.contracts.api.event_source import SOURCE
 from shared.api.app import build_app
 from shared.api.feed import feed_router
 from shared.clock import SystemClock
+from shared.periodic import every
 from shared.messaging.relay import OutboxRelay, make_producer
 from shared.messaging.topics import CONTRACT_EVENTS, ensure_topics
 from shared.settings import Settings, get_settings
@@ -38,15 +39,11 @@ async def outbox_relay(app: FastAPI, stop: asyncio.Event) -> None:
 
 
 async def deadline_scheduler(app: FastAPI, stop: asyncio.Event) -> None:
-    interval = app.state.settings.scheduler_interval_seconds
-    while not stop.is_set():
+    async def raise_due() -> None:
         raised = await tick(app.state.engine, app.state.clock.today())
         if raised:
             log.info("scheduler.raised", events=raised)
-        try:
-            await asyncio.wait_for(stop.wait(), interval)
-        except asyncio.TimeoutError:
-            pass
+    await every(app.state.settings.scheduler_interval_seconds, stop, raise_due)
 
 
 def create_app(settings: Settings | None = None, clock=None) -> FastAPI:

@@ -18,6 +18,7 @@ from shared.api.feed import feed_router
 from shared.clock import SystemClock
 from shared.eventstore.store import EventStore
 from shared.messaging.consumer import ConsumerRunner
+from shared.periodic import every
 from shared.messaging.relay import OutboxRelay, make_producer
 from shared.messaging.topics import CONTRACT_EVENTS, FINANCING_EVENTS, dlq, ensure_topics
 from shared.settings import Settings, get_settings
@@ -54,15 +55,11 @@ async def outbox_relay(app: FastAPI, stop: asyncio.Event) -> None:
 async def regularisation_pass(app: FastAPI, stop: asyncio.Event) -> None:
     """Propose the regularisations the projection's last moves call for (docs/billing.md), every
     scheduler interval; each invoice issued also proposes those of its account first."""
-    interval = app.state.settings.scheduler_interval_seconds
-    while not stop.is_set():
+    async def propose() -> None:
         proposed = await propose_all(SqlUnitOfWork(app.state.engine), app.state.clock.today())
         if proposed:
             log.info("regularisations.proposed", count=proposed)
-        try:
-            await asyncio.wait_for(stop.wait(), interval)
-        except asyncio.TimeoutError:
-            pass
+    await every(app.state.settings.scheduler_interval_seconds, stop, propose)
 
 
 def create_app(settings: Settings | None = None, clock=None) -> FastAPI:
