@@ -253,3 +253,172 @@ def simulate_paths(request: dict) -> tuple[int, float]:
     if not result.get("lines"):
         raise RuntimeError("the simulation computed no funding line")
     return len(request["events"]), elapsed
+
+
+# -- the money loop through HTTP: invoices issued, accepted, paid -----------------------------------
+MONEY_OPCO = "ATLAS"  # the OPCO of the sign body's employer (IDCC 1486)
+MONEY_ADVANCES_PER_CONTRACT = 6  # a two-year R2019 contract: three advances per funding year
+
+
+def money_cfas(count: int) -> list[str]:
+    """``count`` valid UAIs (7 digits and their check letter) of CFAs no other stage signs for."""
+    from services.contracts.domain.identifiers import uai_check_letter
+    return [f"{n:07d}{uai_check_letter(f'{n:07d}')}" for n in range(930_0001, 930_0001 + count)]
+
+
+def money_sign_body(i: int, run: str, cfa: str) -> dict[str, Any]:
+    """A two-year contract long past (R2019): every advance of both funding years is due today."""
+    return {**sign_body(i, run), "apprentice": {"id": f"bench-money-{run}-{i}", "birth_date": "2005-03-14"},
+            "cfa": {"uai": cfa, "siret": "98765432400019"},
+            "signed_on": "2023-08-28", "start_date": "2023-09-04", "planned_end_date": "2025-09-03"}
+
+
+async def _timed_calls(items: list, clients: int, call) -> tuple[float, list[float], list[Any]]:
+    """``call(item)`` for every item from ``clients`` concurrent tasks taking the next item from a
+    shared queue (closed loop); (seconds, latencies in s, the answers in the items' order)."""
+    latencies: list[float] = []
+    answers: list[Any] = [None] * len(items)
+    cursor = iter(range(len(items)))
+
+    async def work():
+        for n in cursor:
+            t = time.perf_counter()
+            answers[n] = await call(items[n])
+            latencies.append(time.perf_counter() - t)
+    started = time.perf_counter()
+    await asyncio.gather(*(work() for _ in range(clients)))
+    return time.perf_counter() - started, latencies, answers
+
+
+MONEY_FAILURES: list[str] = []  # the first refusals of the money stage, for its error report
+
+
+async def _post(session: aiohttp.ClientSession, path: str, key: str, body: dict, expect: int) -> dict | None:
+    """The answer's JSON, or None (the first few refusals kept in MONEY_FAILURES)."""
+    try:
+        async with session.post(path, json=body, headers={"Authorization": f"Bearer {key}"}) as r:
+            if r.status == expect:
+                return await r.json()
+            failure = f"{path}: {r.status} {(await r.text())[:300]}"
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        failure = f"{path}: {exc!r}"
+    if len(MONEY_FAILURES) < 5:
+        MONEY_FAILURES.append(failure)
+    return None
+
+
+def _session(base: str, connections: int) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(base_url=base, connector=aiohttp.TCPConnector(limit=connections),
+                                 timeout=aiohttp.ClientTimeout(total=120))
+
+
+async def money_keys(db: Database, cfas: list[str]) -> tuple[dict[str, str], str]:
+    """A CFA key per CFA and an OPCO key (shared.auth.create_key), on the services' database."""
+    from shared.auth import create_key
+    engine = make_engine(db.settings(""), pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            keys = {cfa: (await create_key(conn, "cfa", cfa, "bench"))[1] for cfa in cfas}
+            _, opco = await create_key(conn, "opco", MONEY_OPCO, "bench")
+        return keys, opco
+    finally:
+        await engine.dispose()
+
+
+async def money_setup(services: Services, cfa_keys: dict[str, str], opco_key: str, contracts: int, clients: int,
+                      run: str, timeout: float = 300) -> dict[str, list[dict]]:
+    """Sign ``contracts`` contracts spread over the CFAs through HTTP, transmit and accept them, then
+    poll each CFA's GET /v1/financing/invoiceable until the financing projection has the advances
+    of every one of them. Returns each CFA's invoiceable advances."""
+    cfas = list(cfa_keys)
+    async with _session(services.url("contracts"), clients) as c:
+        async def contract(i: int) -> str | None:
+            cfa = cfas[i % len(cfas)]
+            signed = await _post(c, "/v1/contracts", cfa_keys[cfa], money_sign_body(i, run, cfa), 201)
+            if signed is None:
+                return None
+            cid = signed["contract_id"]
+            if await _post(c, f"/v1/contracts/{cid}/transmission", cfa_keys[cfa],
+                           {"transmitted_on": "2023-09-05", "by": "cfa"}, 200) is None:
+                return None
+            if await _post(c, f"/v1/contracts/{cid}/decision", opco_key, {
+                    "outcome": "accepted", "decided_on": "2023-09-20", "annual_funding_level": "8000.00"}, 200) is None:
+                return None
+            return cid
+        _, _, made = await _timed_calls(list(range(contracts)), clients, contract)
+    if None in made:
+        raise RuntimeError(f"{made.count(None)} of {contracts} contracts could not be signed, transmitted and "
+                           f"accepted: {'; '.join(MONEY_FAILURES)}")
+    wanted = {cfa: {cid for i, cid in enumerate(made) if cfas[i % len(cfas)] == cfa} for cfa in cfas}
+    advances: dict[str, list[dict]] = {}
+    deadline = time.monotonic() + timeout
+    async with _session(services.url("financing"), 4) as f:
+        while len(advances) < len(cfas):
+            for cfa in [c for c in cfas if c not in advances]:
+                async with f.get("/v1/financing/invoiceable", params={"opco": MONEY_OPCO},
+                                 headers={"Authorization": f"Bearer {cfa_keys[cfa]}"}) as r:
+                    body = await r.json() if r.status == 200 else {"invoiceable": []}
+                ready = [a for entry in body["invoiceable"] for a in entry["advances"]]
+                if wanted[cfa] <= {a["contract_id"] for a in ready}:
+                    advances[cfa] = [a for a in ready if a["contract_id"] in wanted[cfa]]
+            if len(advances) < len(cfas):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the financing projection did not compute the contracts' advances in time")
+                await asyncio.sleep(0.1)  # polling the projection until it has caught up
+    return advances
+
+
+def _invoice_body(a: dict) -> dict:
+    return {"opco": MONEY_OPCO, "lines": [{"contract_id": a["contract_id"], "funding_year": a["funding_year"],
+                                           "advance": a["advance"]}],
+            "certificates": [{"kind": kind, "scope": "final" if kind == "completion_attestation" else "intermediate",
+                              "contract_id": a["contract_id"], "funding_year": a["funding_year"],
+                              "advance": a["advance"], "period_start": "2023-09-04", "period_end": a["due_on"],
+                              "hours": "120",
+                              "reference": f"CR-{a['contract_id'][:8]}-{a['funding_year']}-{a['advance']}"}
+                             for kind in a["certificates_needed"]]}
+
+
+async def http_money(services: Services, cfa_keys: dict[str, str], opco_key: str, advances: dict[str, list[dict]],
+                     clients: int, invoices: int, run: str) -> dict[str, dict]:
+    """``invoices`` advances, taken in turn from each CFA's, each invoiced alone (CFA key), every
+    invoice accepted (OPCO key), then paid in full by one payment (OPCO key); ``clients``
+    concurrent clients in a closed loop for each of the three. Per step: calls, seconds, errors,
+    latency percentiles."""
+    queues = [list(a) for a in advances.values()]
+    cfa_of = {id(a): cfa for cfa, items in advances.items() for a in items}
+    todo: list[dict] = []
+    while len(todo) < invoices and any(queues):
+        for q in queues:
+            if q and len(todo) < invoices:
+                todo.append(q.pop(0))
+    today = date.today().isoformat()
+    out: dict[str, dict] = {}
+
+    def step(name: str, timed: tuple[float, list[float], list]) -> list:
+        seconds, latencies, answers = timed
+        out[name] = {"calls": len(answers), "seconds": seconds, "errors": answers.count(None),
+                     **_percentiles(latencies)}
+        return [a for a in answers if a is not None]
+
+    async with _session(services.url("financing"), clients) as f:
+        async def issue(a: dict):
+            return await _post(f, "/v1/financing/invoices", cfa_keys[cfa_of[id(a)]], _invoice_body(a), 201)
+
+        async def accept(invoice: dict):
+            return await _post(f, f"/v1/financing/invoices/{invoice['invoice_id']}/acceptance", opco_key, {}, 200)
+
+        async def pay(invoice: dict):
+            return await _post(f, "/v1/financing/payments", opco_key, {
+                "cfa_uai": invoice["cfa_uai"], "amount": invoice["total"], "paid_on": today,
+                "bank_reference": f"VIR-{run}-{invoice['number']}",
+                "allocations": [{"invoice_id": invoice["invoice_id"], "amount": invoice["total"]}]}, 201)
+
+        for key in cfa_keys.values():  # the routes and the key lookups warmed
+            async with f.get("/v1/financing/invoices", params={"limit": 1},
+                             headers={"Authorization": f"Bearer {key}"}) as r:
+                await r.read()
+        issued = step("issue", await _timed_calls(todo, clients, issue))
+        accepted = step("accept", await _timed_calls(issued, clients, accept))
+        step("pay", await _timed_calls(accepted, clients, pay))
+    return out

@@ -21,6 +21,7 @@ class Figure:
     met: bool | None = None
     higher_is_better: bool = True
     detail: str = ""
+    latency_ms: dict[str, float] | None = None  # per-call percentiles of a throughput row (in the JSON)
 
     @property
     def ratio(self) -> float | None:

@@ -28,7 +28,8 @@ from shared.messaging.topics import CONTRACT_EVENTS, ensure_topics
 from shared.settings import REPO_ROOT, get_settings
 
 OUT = REPO_ROOT / ".data" / "bench"
-STAGES = ("import", "relay", "rebuild-kafka", "rebuild-feed", "append", "sign", "http", "live", "simulate")
+STAGES = ("import", "relay", "rebuild-kafka", "rebuild-feed", "append", "sign", "http", "live", "money",
+          "simulate")
 console = Console(width=200, stderr=True)
 
 
@@ -173,6 +174,10 @@ async def _main(o: dict) -> list[Figure]:
                 figures.append(Figure(f"{label} {q}", "ms", p[q], target=f"p99 < {limit} ms" if q == "p99" else "",
                                       met=(p[q] < limit) if q == "p99" else None, higher_is_better=False,
                                       detail=tail if q == "p50" else ""))
+        if o["money_invoices"]:
+            # run after the live stage (which it would otherwise load), shown beside the HTTP sign rows
+            at = 1 + max(i for i, f in enumerate(figures) if f.stage.startswith("HTTP sign,"))
+            figures[at:at] = await _money(o, services, live_db, run)
 
         note(f"simulation of {o['simulations']:,} contract paths")
         request = ours.simulation_request(generate(o["simulations"], o["seed"] + 2))
@@ -189,6 +194,43 @@ async def _main(o: dict) -> list[Figure]:
             if live_db:
                 await drop_database(live_db)
     return figures
+
+
+MONEY_STEPS = (("issue", "HTTP invoice issue", "invoices/s"), ("accept", "HTTP invoice acceptance", "acceptances/s"),
+               ("pay", "HTTP payment", "payments/s"))
+
+
+async def _money(o: dict, services: Services, db: Database, run: str) -> list[Figure]:
+    """The money loop through HTTP: invoices issued by one CFA (one gap-free number sequence, so
+    they queue by design), then by several CFAs; each accepted and paid by the OPCO."""
+    clients, invoices, spread = o["money_clients"], o["money_invoices"], o["money_cfas"]
+    uais = ours.money_cfas(1 + spread)
+    variants = [("1 CFA", uais[:1])] + ([(f"{spread} CFAs", uais[1:])] if spread > 1 else [])
+    out: list[Figure] = []
+    for label, cfas in variants:
+        note(f"money loop, {label}: {invoices:,} invoices issued, accepted and paid through HTTP, {clients} clients")
+        cfa_keys, opco_key = await ours.money_keys(db, cfas)
+        started = time.perf_counter()
+        # two-year R2019 contracts: six advances each, all due today
+        contracts = max(len(cfas), -(-invoices // ours.MONEY_ADVANCES_PER_CONTRACT))
+        advances = await ours.money_setup(services, cfa_keys, opco_key, contracts, clients, f"{run}m{len(cfas)}")
+        note(f"  {contracts:,} contracts signed, transmitted, accepted and in the projection in "
+             f"{time.perf_counter() - started:.1f} s")
+        with profiled("money", o["profile"] if len(cfas) == 1 else None):
+            result = await ours.http_money(services, cfa_keys, opco_key, advances, clients, invoices,
+                                           f"{run}m{len(cfas)}")
+        for step, what, unit in MONEY_STEPS:
+            r = result[step]
+            done = r["calls"] - r["errors"]
+            detail = f"{r['calls']:,} calls, p50 {r['p50']:,.0f} ms, p99 {r['p99']:,.0f} ms"
+            if r["errors"]:
+                detail += f", {r['errors']} errors"
+            out.append(Figure(f"{what}, {clients} client{'s' if clients > 1 else ''}, {label}", unit,
+                              done / r["seconds"], detail=detail,
+                              latency_ms={q: round(r[q], 1) for q in ("p50", "p95", "p99")}))
+    for failure in ours.MONEY_FAILURES:
+        note(f"  [red]refused[/red] {failure}")
+    return out
 
 
 @contextlib.asynccontextmanager
@@ -214,6 +256,9 @@ def main(contracts: int = typer.Option(100_000, help="contracts in the generated
          http_commands: int = typer.Option(2000, help="HTTP sign calls per concurrency level"),
          live_rate: float = typer.Option(200.0, help="sign calls per second in the live stage"),
          live_seconds: float = typer.Option(60.0, help="length of the live stage"),
+         money_invoices: int = typer.Option(200, help="invoices issued, accepted and paid per CFA spread (0: skip)"),
+         money_cfas: int = typer.Option(8, help="CFAs the second run of the money loop spreads its invoices over"),
+         money_clients: int = typer.Option(8, help="concurrent HTTP clients of the money loop"),
          simulations: int = typer.Option(10_000, help="contract paths in the simulation"),
          peer: bool = typer.Option(True, help="run the eventsourcing library beside Parcours"),
          profile: str = typer.Option(None, help=f"pyinstrument one stage: {', '.join(STAGES)}"),
@@ -225,6 +270,7 @@ def main(contracts: int = typer.Option(100_000, help="contracts in the generated
     levels = [int(w) for w in writers.split(",") if w.strip()]
     options = dict(contracts=contracts, seed=seed, append_commands=append_commands, writers=levels,
                    http_commands=http_commands, live_rate=live_rate, live_seconds=live_seconds,
+                   money_invoices=money_invoices, money_cfas=money_cfas, money_clients=money_clients,
                    simulations=simulations, peer=peer, profile=profile, keep=keep)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a killed run still drops its databases
     started = time.perf_counter()

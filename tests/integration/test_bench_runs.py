@@ -14,7 +14,8 @@ async def test_the_benchmark_runs_every_stage_beside_the_peer_and_cleans_up(engi
     out = tmp_path / "figures.json"
     done = subprocess.run([sys.executable, "-m", "bench.run", "--contracts", "150", "--append-commands", "40",
                            "--writers", "1,4", "--http-commands", "20", "--live-rate", "20", "--live-seconds", "1",
-                           "--simulations", "30", "--json", str(out)],
+                           "--simulations", "30", "--money-invoices", "24", "--money-cfas", "3",
+                           "--money-clients", "4", "--json", str(out)],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(out.read_text())
@@ -33,6 +34,14 @@ async def test_the_benchmark_runs_every_stage_beside_the_peer_and_cleans_up(engi
     assert live["met"] is (live["parcours"] < 20)  # the verdict follows the figure, whatever it is
     assert "never visible" not in figures["command to projection p50"]["detail"]  # every sign reached financing
     assert figures["simulate 30 paths"]["parcours"] > 0
+    stages = [f["stage"] for f in report["figures"]]
+    money = [f"HTTP {what}, 4 clients, {cfas}" for cfas in ("1 CFA", "3 CFAs")
+             for what in ("invoice issue", "invoice acceptance", "payment")]
+    assert stages[stages.index("HTTP sign, 4 clients") + 1:][:6] == money  # beside the sign stage
+    for stage in money:  # every invoice issued, accepted and paid: no error in brackets
+        f = figures[stage]
+        assert f["parcours"] > 0 and f["peer"] is None and f["detail"].startswith("24 calls, p50 ")
+        assert 0 < f["latency_ms"]["p50"] <= f["latency_ms"]["p99"]
 
     async with engine.connect() as conn:
         left = await conn.scalar(text("SELECT count(*) FROM pg_database WHERE datname = ANY(:names)"),
