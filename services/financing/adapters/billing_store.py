@@ -62,7 +62,8 @@ class SqlBilling:
         """Every money event of these accounts, in the order recorded (one query)."""
         e = store.tables.events.c
         q = (select(e.event_id, e.stream_id, e.type, e.data, e.recorded_at, e.global_position)
-             .where(e.metadata["ledger"].astext == any_(bindparam("ledgers", list(ledgers), ARRAY(Text))))
+             .where(e.metadata.has_key("ledger"),   # the partial index events_ledger's condition: it is used
+                    e.metadata["ledger"].astext == any_(bindparam("ledgers", list(ledgers), ARRAY(Text))))
              .order_by(e.global_position))
         if recorded_until is not None:
             q = q.where(e.recorded_at <= recorded_until)

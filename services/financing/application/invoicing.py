@@ -99,8 +99,9 @@ async def issue_invoice(uow: FinancingUnitOfWork, principal: Principal, opco: st
                 problems.add(f"lines[{i}]", "advance_unknown", "No such advance for this CFA.")
             raise _refuse(problems, "The invoice is refused")
         number = await uow.billing.next_number(cfa_uai, today.year)   # held: concurrent issuers queue here
-        await propose(uow, today, [(cfa_uai, opco)])
         ledger = await ledger_of(uow, [(cfa_uai, opco)])
+        if await propose(uow, today, [(cfa_uai, opco)], ledger):   # read again only when it proposed
+            ledger = await ledger_of(uow, [(cfa_uai, opco)])
         billed = ledger.billed()
         attested = {(c.contract_id, c.funding_year, c.advance) for c in certificates
                     if c.kind == "completion_attestation"}

@@ -13,16 +13,18 @@ from datetime import date
 from kernel.access import Principal
 from services.financing.application.accounts import ledger_of, record
 from services.financing.application.unit_of_work import FinancingUnitOfWork
-from services.financing.domain.billing import ZERO, money, overshoot, regularisation_stream
+from services.financing.domain.billing import ZERO, Ledger, money, overshoot, regularisation_stream
 
 SYSTEM = Principal("financing.regularisation", "ops", "parcours")
 
 
-async def propose(uow: FinancingUnitOfWork, today: date, accounts: list[tuple[str, str]] | None = None) -> int:
+async def propose(uow: FinancingUnitOfWork, today: date, accounts: list[tuple[str, str]] | None = None,
+                  ledger: Ledger | None = None) -> int:
     """Record a regularisation for every advance invoiced above what is due on it now; returns how
-    many were proposed. Runs in the caller's unit of work (commits nothing itself)."""
+    many were proposed. Runs in the caller's unit of work (commits nothing itself); ``ledger``:
+    these accounts already folded."""
     accounts = accounts if accounts is not None else await uow.billing.ledgers(None, None)
-    ledger = await ledger_of(uow, accounts)
+    ledger = ledger if ledger is not None else await ledger_of(uow, accounts)
     billed = ledger.billed()
     if not billed:
         return 0
