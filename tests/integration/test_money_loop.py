@@ -78,21 +78,29 @@ async def advances_of(financing, key, contract_id):
     return r.json()["schedule"] if r.status_code == 200 else None
 
 
+async def funded(api: ContractsApi, financing, keys: Keys, *, transmitted_on: str, decided_on: str, deposited_on: str,
+                 first_due_on: str, advances: int, deposit_number: str = "075202410000123", **terms):
+    """A contract signed, transmitted, accepted at 8000 and deposited, once the financing projection
+    shows its schedule (``advances`` of them, the first due on ``first_due_on``): (id, schedule)."""
+    cid = (await api.sign(**terms))["contract_id"]
+    await api.transmit(cid, on=transmitted_on)
+    await api.accept(cid, level="8000.00", on=decided_on)
+    await api.command(cid, "deposit", {"deposited_on": deposited_on, "deposit_number": deposit_number}, keys.opco_x)
+
+    async def scheduled():
+        schedule = await advances_of(financing, keys.cfa_a, cid)
+        return schedule and len(schedule) == advances and schedule[0]["due_on"] == first_due_on and schedule
+    return cid, await eventually(scheduled, what=f"contract {cid}'s schedule in the projection")
+
+
 async def test_a_path_with_a_rupture_and_a_rehire_is_invoiced_paid_regularised_and_settled():
     async with money_stack() as (contracts, financing, keys, clock):
         api, money = ContractsApi(contracts, keys), Money(financing, keys)
         apprentice = {"id": "app-money-loop", "birth_date": "2004-03-14"}
-        a = (await api.sign(apprentice=apprentice, signed_on="2024-08-26", start_date="2024-09-01",
-                            planned_end_date="2026-08-31"))["contract_id"]
-        await api.transmit(a, on="2024-09-02")
-        await api.accept(a, level="8000.00", on="2024-09-20")
-        await api.command(a, "deposit", {"deposited_on": "2024-10-12", "deposit_number": "075202410000123"},
-                          keys.opco_x)
-
-        async def a_due():
-            schedule = await advances_of(financing, keys.cfa_a, a)
-            return schedule and len(schedule) == 6 and schedule[0]["due_on"] == "2024-11-11" and schedule
-        schedule = await eventually(a_due, what="contract A's schedule in the projection")
+        a, schedule = await funded(api, financing, keys, apprentice=apprentice, signed_on="2024-08-26",
+                                   start_date="2024-09-01", planned_end_date="2026-08-31", transmitted_on="2024-09-02",
+                                   decided_on="2024-09-20", deposited_on="2024-10-12", first_due_on="2024-11-11",
+                                   advances=6)
         assert [s["status"] for s in schedule][:1] == ["upcoming"]     # due 30 days after the deposit
         assert await money.invoiceable() == []
 
@@ -160,18 +168,11 @@ async def test_a_path_with_a_rupture_and_a_rehire_is_invoiced_paid_regularised_a
         assert (rest["total"], len(rest["lines"])) == ("1666.66", 1)
 
         # the rehire: a level 6 contract under R2025 with the same OPCO; the employer pays 200 (after a rupture)
-        b = (await api.sign(apprentice=apprentice, signed_on="2025-09-01", start_date="2025-09-08",
-                            planned_end_date="2026-06-30", contract_type="23", previous_contract_id=a,
-                            certification={"rncp": "RNCP35185", "level": 6}))["contract_id"]
-        await api.transmit(b, on="2025-09-09")
-        await api.accept(b, level="8000.00", on="2025-09-15")
-        await api.command(b, "deposit", {"deposited_on": "2025-09-20", "deposit_number": "075202509000456"},
-                          keys.opco_x)
-
-        async def b_scheduled():
-            schedule = await advances_of(financing, keys.cfa_a, b)
-            return schedule and len(schedule) == 4 and schedule[0]["due_on"] == "2025-10-20" and schedule
-        schedule = await eventually(b_scheduled, what="contract B in the projection")
+        b, schedule = await funded(api, financing, keys, apprentice=apprentice, signed_on="2025-09-01",
+                                   start_date="2025-09-08", planned_end_date="2026-06-30", contract_type="23",
+                                   previous_contract_id=a, certification={"rncp": "RNCP35185", "level": 6},
+                                   transmitted_on="2025-09-09", decided_on="2025-09-15", deposited_on="2025-09-20",
+                                   deposit_number="075202509000456", first_due_on="2025-10-20", advances=4)
         assert schedule[0]["employer_contribution"] == "200.00"
         clock.set(date(2025, 10, 21))
         [ready] = await money.invoiceable()

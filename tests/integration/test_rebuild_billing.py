@@ -289,22 +289,13 @@ async def test_through_the_api_the_swapped_rows_serve_and_numbers_go_on():
     """A contract's first advance invoiced, accepted and paid through HTTP; the rebuild swapped in
     under the running service; its next invoice takes the next number, in the tables swapped in."""
     from tests.integration.lifecycle_api import ContractsApi
-    from tests.integration.test_money_loop import Money, advances_of, cert, money_stack
-    from tests.support import eventually
+    from tests.integration.test_money_loop import Money, cert, funded, money_stack
 
     async with money_stack() as (contracts, financing, keys, clock):
         api, money_ = ContractsApi(contracts, keys), Money(financing, keys)
-        a = (await api.sign(signed_on="2024-08-26", start_date="2024-09-01",
-                            planned_end_date="2026-08-31"))["contract_id"]
-        await api.transmit(a, on="2024-09-02")
-        await api.accept(a, level="8000.00", on="2024-09-20")
-        await api.command(a, "deposit", {"deposited_on": "2024-10-12", "deposit_number": "075202410000123"},
-                          keys.opco_x)
-
-        async def scheduled():
-            schedule = await advances_of(financing, keys.cfa_a, a)
-            return schedule and schedule[0]["due_on"] == "2024-11-11" and schedule
-        schedule = await eventually(scheduled, what="the schedule in the projection")
+        a, _ = await funded(api, financing, keys, signed_on="2024-08-26", start_date="2024-09-01",
+                            planned_end_date="2026-08-31", transmitted_on="2024-09-02", decided_on="2024-09-20",
+                            deposited_on="2024-10-12", first_due_on="2024-11-11", advances=6)
         clock.set(date(2024, 11, 15))
         line = [{"contract_id": a, "funding_year": 1, "advance": 1}]
         first = await money_.invoice(line, [cert(a, 1, 1)])

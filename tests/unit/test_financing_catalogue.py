@@ -1,13 +1,13 @@
 """The published models of financing.events (contract_events/financing_catalogue.py) validate the
 data the financing service really writes: the money loop's commands (issue, certificate, accept,
-reject, cancel, pay, allocate, regularise) run against an in-memory billing port, the frais
+reject, cancel, pay, allocate, regularise) run against the in-memory unit of work (tests/unit/financing/fakes.py), the frais
 annexes against the in-memory financing ports; every event they append is checked against its
 model and its served JSON Schema."""
 from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from decimal import Decimal
 
 import jsonschema
@@ -22,8 +22,8 @@ from services.financing.application import invoicing, payments
 from services.financing.application.apply_contract_events import apply_contract_events
 from services.financing.application.claim_fee import FeeClaim, claim_fee
 from services.financing.application.regularisations import propose
-from services.financing.application.unit_of_work import FeeRecord, LedgerEvent, StreamChanged
-from services.financing.domain.billing import EVENT_TYPES, AdvanceNow, Certificate, fold_invoice, fold_payment, \
+from services.financing.application.unit_of_work import FeeRecord, FundingYear, PathEvent, StoredAdvance
+from services.financing.domain.billing import EVENT_TYPES, Certificate, fold_invoice, fold_payment, \
     fold_regularisations, ledger_key
 from tests.unit.financing.fakes import FakeUnitOfWork
 from tests.unit.financing.paths import CFA_BY_UAI as FEE_CFA, History
@@ -34,103 +34,23 @@ TODAY = date(2025, 3, 3)
 FEE_TYPES = {"fees.claimed", "fees.refused"}
 
 
-class MemoryBilling:
-    """The billing port in memory: the store's append (expected versions), streams, accounts; the
-    advances as the funding projection would compute them (``advances``, changed by the test)."""
-
-    def __init__(self, advances: list[AdvanceNow], fees: list[FeeRecord]):
-        self.advances = {a.key: a for a in advances}
-        self.fees = fees
-        self.events: list[tuple[LedgerEvent, str]] = []   # (event, ledger)
-        self.numbers: dict[tuple[str, int], int] = {}
-        self.at = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
-
-    async def next_number(self, cfa_uai, year):
-        self.numbers[(cfa_uai, year)] = self.numbers.get((cfa_uai, year), 0) + 1
-        return self.numbers[(cfa_uai, year)]
-
-    async def append(self, appends, ledger, actor):
-        out = []
-        for stream, expected, events in appends:
-            if len([e for e, _ in self.events if e.stream_id == stream]) != expected:
-                raise StreamChanged(stream)
-            for event_type, data in events:
-                self.at += timedelta(seconds=1)
-                e = LedgerEvent(str(uuid.uuid4()), stream, event_type, data, self.at, len(self.events) + 1)
-                self.events.append((e, ledger))
-                out.append(e)
-        return out
-
-    async def stream(self, stream_id, recorded_until=None):
-        return [e for e, _ in self.events if e.stream_id == stream_id]
-
-    async def streams(self, stream_ids):
-        out: dict[str, list] = {}
-        for e, _ in self.events:
-            if e.stream_id in stream_ids:
-                out.setdefault(e.stream_id, []).append(e)
-        return out
-
-    async def ledger_events(self, ledgers, recorded_until=None):
-        return [e for e, ledger in self.events if ledger in ledgers]
-
-    async def ledgers(self, cfa, opco):
-        return sorted({(a.cfa_uai, a.opco) for a in self.advances.values()
-                       if cfa in (None, a.cfa_uai, a.cfa_siret) and opco in (None, a.opco)})
-
-    async def advances_at(self, keys):
-        return {k: self.advances[k] for k in keys if k in self.advances}
-
-    async def advances_of(self, ledgers):
-        return [a for a in self.advances.values() if (a.cfa_uai, a.opco) in ledgers]
-
-    async def fees_on(self, keys):
-        return [f for f in self.fees if (f.contract_id, f.funding_year, f.advance) in keys]
-
-    async def changes_since(self, contract_ids, since):
-        return [{"event_id": str(uuid.uuid4()), "type": "contract.ruptured", "contract_id": c, "on": "2025-02-14"}
-                for c in contract_ids]
-
-    async def save(self, invoices=(), payments=(), regularisations=()):
-        pass
-
-    async def payment_with_reference(self, opco, bank_reference):
-        return next((e.data["payment_id"] for e, _ in self.events if e.type == "payment.recorded"
-                     and e.data["opco"] == opco and e.data["bank_reference"] == bank_reference), None)
-
-
-class MemoryUnitOfWork:
-    def __init__(self, billing: MemoryBilling):
-        self.billing = billing
-
-    async def __aenter__(self):
-        return self
-
-    async def __aexit__(self, *exc):
-        return None
-
-    async def commit(self):
-        return None
-
-
-def advance(n: int, amount: str, due_on: str, **over) -> AdvanceNow:
-    return AdvanceNow("c1", 1, n, OPCO, UAI, SIRET, Decimal(amount), date.fromisoformat(due_on), None, False,
-                      **over)
-
-
 def certificate(n: int, kind="realisation", hours="70") -> Certificate:
     return Certificate(str(uuid.uuid4()), kind, "intermediate", "c1", 1, n, date(2024, 9, 1), date(2025, 1, 31),
                        Decimal(hours), f"CR-2025-{n:04d}", TODAY)
 
 
 @pytest.fixture
-async def money_loop() -> MemoryBilling:
-    """Every act of the money loop, as the application writes it."""
-    billing = MemoryBilling(
-        [advance(1, "2800.00", "2024-09-01", employer_contribution=Decimal("750.00")),
-         advance(2, "1200.00", "2025-01-01")],
-        [FeeRecord(str(uuid.uuid4()), "a1", "c1", OPCO, UAI, "meal", date(2025, 1, 10), 2, Decimal("6.00"), 1, 2)])
-    uow = MemoryUnitOfWork(billing)
+async def money_loop() -> FakeUnitOfWork:
+    """Every act of the money loop, as the application writes it (on the in-memory unit of work)."""
+    uow = FakeUnitOfWork()
+    uow.tables.years = [FundingYear("c1", 1, "a1", OPCO, UAI, date(2024, 9, 1), date(2025, 8, 31), 12, "months",
+                                    Decimal("4000.00"), "R2019", "funded", None, "opco_decision")]
+    uow.tables.advances = [
+        StoredAdvance("c1", 1, 1, "a1", OPCO, UAI, SIRET, Decimal("2800.00"), date(2024, 9, 1), None,
+                      Decimal("750.00")),
+        StoredAdvance("c1", 1, 2, "a1", OPCO, UAI, SIRET, Decimal("1200.00"), date(2025, 1, 1), None)]
+    uow.tables.fees = [(FeeRecord(str(uuid.uuid4()), "a1", "c1", OPCO, UAI, "meal", date(2025, 1, 10), 2,
+                                  Decimal("6.00"), 1, 2), uow.now)]
     first = await invoicing.issue_invoice(uow, CFA, OPCO, [invoicing.AdvanceAsked("c1", 1, 1)], [certificate(1)], TODAY)
     first = await invoicing.attach_certificate(uow, CFA, first["invoice_id"], certificate(1, hours="7.50"),
                                                first["version"], TODAY)
@@ -140,7 +60,10 @@ async def money_loop() -> MemoryBilling:
     await payments.allocate(uow, ATLAS, paid["payment_id"], [payments.Allocation(first["invoice_id"],
                                                                                  Decimal("800.00"))])
     # a rupture shrank the first advance after it was invoiced and paid
-    billing.advances[("c1", 1, 1)] = replace(billing.advances[("c1", 1, 1)], amount=Decimal("2000.00"))
+    uow.now += timedelta(seconds=1)
+    uow.tables.events.append(PathEvent(str(uuid.uuid4()), "a1", "c1", 5, "contract.ruptured",
+                                       {"ruptured_on": "2025-02-14"}, uow.now))
+    uow.tables.advances[0] = replace(uow.tables.advances[0], amount=Decimal("2000.00"))
     assert await propose(uow, TODAY) == 1
     second = await invoicing.issue_invoice(uow, CFA, OPCO, [invoicing.AdvanceAsked("c1", 1, 2)], [certificate(2)],
                                            TODAY)   # nets the regularisation
@@ -151,11 +74,11 @@ async def money_loop() -> MemoryBilling:
     await invoicing.decide_invoice(uow, ATLAS, third["invoice_id"], False, TODAY, "other", "Avance 2\tattendue", None)
     fourth = await invoicing.issue_invoice(uow, CFA, OPCO, [invoicing.AdvanceAsked("c1", 1, 2)], [], TODAY)
     await invoicing.cancel_invoice(uow, CFA, fourth["invoice_id"], "wrong amount", None, TODAY)
-    return billing
+    return uow
 
 
-def written(billing: MemoryBilling) -> list[tuple[str, str, dict]]:
-    return [(e.stream_id, e.type, e.data) for e, _ in billing.events]
+def written(uow: FakeUnitOfWork) -> list[tuple[str, str, dict]]:
+    return [(e.stream_id, e.type, e.data) for e in uow.tables.money_events]
 
 
 def test_the_catalogue_is_every_event_the_financing_store_holds():
@@ -196,7 +119,7 @@ async def test_the_folds_read_back_what_the_models_describe(money_loop):
 
 
 async def test_the_events_of_one_account_share_its_key(money_loop):
-    assert {ledger for _, ledger in money_loop.events} == {ledger_key(UAI, OPCO)}
+    assert {e.ledger for e in money_loop.tables.money_events} == {ledger_key(UAI, OPCO)}
 
 
 @pytest.mark.parametrize("event_type, change", [

@@ -115,6 +115,29 @@ class SqlBilling:
         return [self._advance(r) for r in await self.conn.execute(q.order_by(a.due_on, a.contract_id, a.funding_year,
                                                                              a.advance))]
 
+    async def overshot(self, accounts: Collection[tuple[str, str]] | None) -> list[tuple[AdvanceKey, str, str]]:
+        """The advances on an active invoice above what is due on them now, net of the
+        regularisations of that invoice (of these accounts; None: every account), with their
+        account: one query, so that a pass with nothing to propose folds nothing."""
+        lines_t, invoices_t = table_name(self.conn, billing_lines), table_name(self.conn, billing_invoices)
+        advances_t, regs_t = table_name(self.conn, advances), table_name(self.conn, billing_regularisations)
+        params: dict = {}
+        where = ""
+        if accounts is not None:
+            where = "AND (i.cfa_uai, i.opco) IN (SELECT * FROM unnest(CAST(:cfas AS text[]), CAST(:opcos AS text[])))"
+            params = {"cfas": [c for c, _ in accounts], "opcos": [o for _, o in accounts]}
+        rows = await self.conn.execute(text(
+            f"SELECT l.contract_id, l.funding_year, l.advance, i.cfa_uai, i.opco FROM {lines_t} l "
+            f"JOIN {invoices_t} i USING (invoice_id) "
+            f"LEFT JOIN {advances_t} a ON (a.contract_id, a.funding_year, a.advance) = "
+            "(l.contract_id, l.funding_year, l.advance) "
+            f"LEFT JOIN (SELECT document->>'invoice_id' AS invoice_id, contract_id, funding_year, advance, "
+            f"sum(amount) AS amount FROM {regs_t} GROUP BY 1, 2, 3, 4) r ON r.invoice_id = l.invoice_id "
+            "AND (r.contract_id, r.funding_year, r.advance) = (l.contract_id, l.funding_year, l.advance) "
+            f"WHERE l.kind = 'advance' AND l.active AND l.amount - coalesce(r.amount, 0) > coalesce(a.amount, 0) {where}"),
+            params)
+        return [((r.contract_id, r.funding_year, r.advance), r.cfa_uai, r.opco) for r in rows]
+
     async def fees_on(self, keys: Collection[AdvanceKey]) -> list[FeeRecord]:
         """The frais annexes placed on these advances' invoices (claims of the contract billed)."""
         if not keys:

@@ -4,7 +4,6 @@ states they produce in one unit of work (docs/billing.md)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from kernel.access import Principal, can_see
 from kernel.errors import Conflict, NotFound, Stale
@@ -81,11 +80,3 @@ async def refold(uow: FinancingUnitOfWork, streams: set[str]) -> None:
                        "A line of this invoice is on another invoice already (a concurrent request won).",
                        errors=[{"field": "lines", "code": "advance_already_invoiced",
                                 "message": "On another active invoice."}]) from None
-
-
-def state_of(ledger: Ledger, stream: str) -> int:
-    return ledger.versions.get(stream, 0)
-
-
-def as_documents(items: list[Any]) -> list[dict]:
-    return [i.as_dict() for i in items]

@@ -64,7 +64,7 @@ async def billing_statuses(uow: FinancingUnitOfWork, schedule: list[dict], today
     """Each advance's status, from its account's invoices and payments (docs/billing.md)."""
     accounts = sorted({(a["cfa_uai"], a["opco"]) for a in schedule if a["cfa_uai"] and a["opco"]})
     ledger = await ledger_of(uow, accounts, as_of)
-    billed, settled = ledger.billed(), ledger.settled_regularised()
+    billed, settled = ledger.billed(), ledger.regularised(settled_only=True)
     out = []
     for a in schedule:
         key = (a["contract_id"], a["funding_year"], a["advance"])

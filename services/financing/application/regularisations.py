@@ -23,15 +23,18 @@ async def propose(uow: FinancingUnitOfWork, today: date, accounts: list[tuple[st
     """Record a regularisation for every advance invoiced above what is due on it now; returns how
     many were proposed. Runs in the caller's unit of work (commits nothing itself); ``ledger``:
     these accounts already folded."""
-    accounts = accounts if accounts is not None else await uow.billing.ledgers(None, None)
-    ledger = ledger if ledger is not None else await ledger_of(uow, accounts)
-    billed = ledger.billed()
-    if not billed:
+    found = await uow.billing.overshot(accounts)   # candidates, by one query: most passes stop here
+    if not found:
         return 0
-    now = await uow.billing.advances_at(list(billed))
+    ledger = ledger if ledger is not None else await ledger_of(uow, sorted({(c, o) for _, c, o in found}))
+    billed = ledger.billed()
+    now = await uow.billing.advances_at([key for key, _, _ in found])
     regularised = ledger.regularised()
     over = []
-    for key, (inv, line, _) in billed.items():
+    for key, _, _ in found:
+        if key not in billed:     # the rows and the log are written together: only a concurrent change
+            continue
+        inv, line, _ = billed[key]
         advance = now.get(key)
         due_now = advance.amount if advance is not None else ZERO
         amount = overshoot(line.amount, due_now, regularised.get(key, ZERO))

@@ -431,18 +431,12 @@ class Ledger:
         return [r for r in self.regularisations.values() if self.valid(r) and not self.settled(r)
                 and (cfa_uai is None or r.cfa_uai == cfa_uai) and (opco is None or r.opco == opco)]
 
-    def regularised(self) -> dict[AdvanceKey, Decimal]:
+    def regularised(self, settled_only: bool = False) -> dict[AdvanceKey, Decimal]:
+        """What the standing regularisations (only those netted already, with ``settled_only``)
+        take off each advance."""
         out: dict[AdvanceKey, Decimal] = {}
         for r in self.regularisations.values():
-            if self.valid(r):
-                key = (r.contract_id, r.funding_year, r.advance)
-                out[key] = out.get(key, ZERO) + r.amount
-        return out
-
-    def settled_regularised(self) -> dict[AdvanceKey, Decimal]:
-        out: dict[AdvanceKey, Decimal] = {}
-        for r in self.regularisations.values():
-            if self.valid(r) and self.settled(r):
+            if self.valid(r) and (not settled_only or self.settled(r)):
                 key = (r.contract_id, r.funding_year, r.advance)
                 out[key] = out.get(key, ZERO) + r.amount
         return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from contract_events.facts import rncp_of
@@ -295,6 +295,23 @@ class FakeBilling:
         wanted = set(ledgers)
         return sorted((a for a in self._advances() if (a.cfa_uai, a.opco) in wanted),
                       key=lambda a: (a.due_on, a.contract_id, a.funding_year, a.advance))
+
+    async def overshot(self, accounts):
+        """As the SQL: active advance lines above the advance now, net of their invoice's regularisations."""
+        now = {(a.contract_id, a.funding_year, a.advance): a.amount for a in self.t.advances}
+        out = []
+        for line in self.t.invoice_lines:
+            if line.kind != "advance" or not line.active or line.invoice_id not in self.t.invoices:   # the JOIN
+                continue
+            inv = self.t.invoices[line.invoice_id].invoice
+            if accounts is not None and (inv.cfa_uai, inv.opco) not in set(accounts):
+                continue
+            key = (line.contract_id, line.funding_year, line.advance)
+            netted = sum((r.amount for r in self.t.regularisations.values() if r.invoice_id == line.invoice_id
+                          and (r.contract_id, r.funding_year, r.advance) == key), Decimal(0))
+            if line.amount - netted > now.get(key, Decimal(0)):
+                out.append((key, inv.cfa_uai, inv.opco))
+        return out
 
     async def fees_on(self, keys):
         wanted = set(keys)

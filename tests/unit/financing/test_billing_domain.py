@@ -150,7 +150,7 @@ def test_an_account_folds_every_stream_with_its_version():
     assert [r.regularisation_id for r in ledger.open_regularisations(UAI, OPCO)] == ["r2"]
     assert ledger.open_regularisations("other", OPCO) == []
     assert ledger.regularised() == {("c1", 1, 1): D("2343.33")}
-    assert ledger.settled_regularised() == {("c1", 1, 1): D("2333.33")}
+    assert ledger.regularised(settled_only=True) == {("c1", 1, 1): D("2333.33")}
     billed = ledger.billed()
     assert set(billed) == {("c1", 1, 1), ("c1", 1, 2)}
     assert billed[("c1", 1, 1)][2] == D("4000.00")
