@@ -103,6 +103,19 @@ def fold_facts(events: Iterable[dict[str, Any]]) -> dict[str, ContractFacts]:
     return facts
 
 
+def parties_set_by(ev: dict[str, Any]) -> dict[str, str]:
+    """The parties (``cfa_uai``, ``cfa_siret``, ``opco``) a contract event names: all three on a
+    signature, the OPCO on an amendment that changes it, none otherwise."""
+    t, data = ev["type"], read_data(ev)
+    if t == "contract.signed":
+        cfa = (data.get("training") or {}).get("cfa") or {}
+        return {k: v for k, v in {"cfa_uai": cfa.get("uai"), "cfa_siret": cfa.get("siret"),
+                                  "opco": data.get("opco")}.items() if v}
+    if t == "contract.amended" and ((data.get("changes") or {}).get("opco")):
+        return {"opco": data["changes"]["opco"]}
+    return {}
+
+
 def _signed(cid: str, d: dict[str, Any], order: int) -> ContractFacts:
     contract, training, employer = d.get("contract") or {}, d.get("training") or {}, d.get("employer") or {}
     adj = contract.get("duration_adjustment") or {}

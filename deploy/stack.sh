@@ -17,10 +17,13 @@ CONTROLLER_PORT="${PARCOURS_KAFKA_CONTROLLER_PORT:-9093}"
 CONTRACTS_PORT="${PARCOURS_CONTRACTS_PORT:-8001}"
 FINANCING_PORT="${PARCOURS_FINANCING_PORT:-8002}"
 QUALITY_PORT="${PARCOURS_QUALITY_PORT:-8003}"
+WEBHOOKS_PORT="${PARCOURS_WEBHOOKS_PORT:-8004}"
 VENV="$ROOT/.venv"
 PY="${PARCOURS_PYTHON:-python3.11}"
 export PARCOURS_DATABASE_URL="${PARCOURS_DATABASE_URL:-postgresql+asyncpg://$PG_USER@$PG_HOST:$PG_PORT/$PG_DB}"
 export PARCOURS_KAFKA_BOOTSTRAP="${PARCOURS_KAFKA_BOOTSTRAP:-127.0.0.1:$KAFKA_PORT}"
+# the demo's and the tests' receivers listen on loopback over http (docs/webhooks.md, "Addresses")
+export PARCOURS_WEBHOOK_ALLOWED_HOSTS="${PARCOURS_WEBHOOK_ALLOWED_HOSTS:-127.0.0.1,localhost}"
 mkdir -p "$DATA/run" "$DATA/log"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
@@ -171,7 +174,8 @@ services() {
   start_service contracts "$CONTRACTS_PORT"
   start_service financing "$FINANCING_PORT"
   start_service quality "$QUALITY_PORT"
-  for p in "$CONTRACTS_PORT" "$FINANCING_PORT" "$QUALITY_PORT"; do wait_for 60 "service on $p" ready "$p"; done
+  start_service webhooks "$WEBHOOKS_PORT"
+  for p in "$CONTRACTS_PORT" "$FINANCING_PORT" "$QUALITY_PORT" "$WEBHOOKS_PORT"; do wait_for 60 "service on $p" ready "$p"; done
 }
 
 infra() { install; start_postgres; start_kafka; migrate; }
@@ -187,6 +191,7 @@ Parcours is running:
   contracts  http://127.0.0.1:$CONTRACTS_PORT/docs
   financing  http://127.0.0.1:$FINANCING_PORT/docs
   quality    http://127.0.0.1:$QUALITY_PORT/docs
+  webhooks   http://127.0.0.1:$WEBHOOKS_PORT/docs
   PostgreSQL 127.0.0.1:$PG_PORT (database $PG_DB), Kafka 127.0.0.1:$KAFKA_PORT
   logs in $DATA/log; demo keys in $DATA/demo-keys.txt
 MSG
@@ -204,7 +209,7 @@ stop_pid() { # name
   rm -f "$pidf"
 }
 
-stop_services() { for s in contracts financing quality; do stop_pid "$s"; done; }
+stop_services() { for s in contracts financing quality webhooks; do stop_pid "$s"; done; }
 
 down() {
   stop_services; stop_pid kafka
@@ -216,7 +221,7 @@ down() {
 clean() { local pgdata; pgdata=$(pg_data_dir); down; rm -rf "$DATA" "$pgdata"; }
 
 status() {
-  for p in "$CONTRACTS_PORT" "$FINANCING_PORT" "$QUALITY_PORT"; do
+  for p in "$CONTRACTS_PORT" "$FINANCING_PORT" "$QUALITY_PORT" "$WEBHOOKS_PORT"; do
     if ready "$p"; then echo "127.0.0.1:$p ready"; else echo "127.0.0.1:$p down"; fi
   done
 }

@@ -17,6 +17,7 @@ MIGRATIONS = [
     ("contracts", REPO_ROOT / "services" / "contracts" / "adapters" / "migrations"),
     ("financing", REPO_ROOT / "services" / "financing" / "adapters" / "migrations"),
     ("quality", REPO_ROOT / "services" / "quality" / "adapters" / "migrations"),
+    ("webhooks", REPO_ROOT / "services" / "webhooks" / "adapters" / "migrations"),
 ]
 
 

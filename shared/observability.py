@@ -19,6 +19,11 @@ CONSUMER_LAG = Gauge("parcours_consumer_lag", "Records behind the end of the par
 DEPENDENCY_UP = Gauge("parcours_dependency_up", "1 when the dependency answered the last health check",
                       ["service", "dependency"])
 OUTBOX_BACKLOG = Gauge("parcours_outbox_backlog", "Events not yet published", ["topic"])
+WEBHOOK_ATTEMPTS = Counter("parcours_webhook_attempts_total", "Webhook delivery attempts by outcome", ["outcome"])
+WEBHOOK_ATTEMPT_SECONDS = Histogram("parcours_webhook_attempt_seconds", "Webhook delivery attempt latency",
+                                    ["outcome"])
+WEBHOOK_OLDEST_PENDING = Gauge("parcours_webhook_oldest_pending_seconds",
+                               "Age of the oldest event an endpoint has not received yet", ["endpoint"])
 
 _SECRET = re.compile(r"(Bearer\s+)\S+|(prc_[A-Za-z0-9_-]{6})[A-Za-z0-9_-]+", re.I)
 _PERSONAL_KEYS = {"birth_date", "authorization", "api_key", "key", "password", "name", "first_name",

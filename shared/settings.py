@@ -30,6 +30,17 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 50_000_000
     rate_limit_per_second: float = 200.0
     rate_limit_burst: int = 400
+    # Webhooks (docs/webhooks.md): hosts allowed over http and on internal addresses (comma-separated;
+    # `make run` and the tests allow loopback), each attempt's timeout and answer read limit.
+    webhook_allowed_hosts: str = ""
+    webhook_timeout_seconds: float = 10.0
+    webhook_read_limit_bytes: int = 64 * 1024
+    webhook_poll_seconds: float = 0.25
+    webhook_per_endpoint: int = 4
+
+    @property
+    def webhook_hosts(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.webhook_allowed_hosts.split(",") if h.strip())
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

@@ -81,8 +81,15 @@ async def quality(settings):
 
 
 @pytest.fixture(scope="session")
+async def webhooks(settings):
+    from services.webhooks.api.app import create_app
+    async with running(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
 async def served():
-    """The three services as processes of their own (see tests/served.py)."""
+    """The four services as processes of their own (see tests/served.py)."""
     from tests.served import ROOT, served_stack
     async with served_stack(ROOT / "test-artifacts" / f"served-{secrets.token_hex(3)}") as stack:
         yield stack

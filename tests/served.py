@@ -1,4 +1,4 @@
-"""The three services as real processes (uvicorn, started by ``deploy/stack.sh services``) on
+"""The four services as real processes (uvicorn, started by ``deploy/stack.sh services``) on
 free ports, over a database and a topic prefix of their own: what the fuzz, README and browser
 tests call, so the suite never touches the stack `make run` started."""
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.support import CFA_A, CFA_B, OPCO_X, OPCO_Y, Keys, create_database, d
 
 ROOT = Path(__file__).resolve().parents[1]
 STACK = ROOT / "deploy" / "stack.sh"
-SERVICES = ("contracts", "financing", "quality")
+SERVICES = ("contracts", "financing", "quality", "webhooks")
 
 
 @dataclass
@@ -51,7 +51,7 @@ async def make_keys(database_url: str) -> Keys:
 
 @asynccontextmanager
 async def served_stack(data_dir: Path, **environment: str):
-    """Start the three services over a fresh database; stop them and drop it at the end."""
+    """Start the four services over a fresh database; stop them and drop it at the end."""
     url = await create_database("srv")
     ports = {name: free_port() for name in SERVICES}
     env = {**os.environ, "PARCOURS_DATA_DIR": str(data_dir), "PARCOURS_DATABASE_URL": url,

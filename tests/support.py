@@ -25,7 +25,8 @@ def base_url() -> str:
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:
     return Settings(database_url=database_url, topic_prefix=f"t{secrets.token_hex(4)}.",
-                    topic_partitions=3, relay_idle_seconds=0.01, **overrides)
+                    topic_partitions=3, relay_idle_seconds=0.01,
+                    **{"webhook_allowed_hosts": "127.0.0.1,localhost", "webhook_poll_seconds": 0.05, **overrides})
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0, what: str = "condition"):

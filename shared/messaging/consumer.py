@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -43,8 +43,11 @@ class DeadLetter:
 
 class ConsumerRunner:
     def __init__(self, engine: AsyncEngine, schema: str, projection: Projection, topics: list[str],
-                 bootstrap: str, *, batch_size: int = 1000):
+                 bootstrap: str, *, batch_size: int = 1000, after_batch: Callable[[], None] | None = None):
+        """``after_batch``: called once each batch is committed (a worker of the same process
+        acts on what the batch wrote)."""
         self.engine, self.projection, self.topics = engine, projection, topics
+        self.after_batch = after_batch
         self.bootstrap, self.batch_size = bootstrap, batch_size
         self.tables = consumer_tables(schema)
         self.consumer: AIOKafkaConsumer | None = None
@@ -114,6 +117,8 @@ class ConsumerRunner:
             if dead:
                 await self._dead_letter(dead)
         EVENTS_CONSUMED.labels(self.projection.name).inc(len(decoded) - len(dead))
+        if self.after_batch:
+            self.after_batch()
         async with self.applied:
             self.batches += 1
             self.applied.notify_all()

@@ -13,10 +13,11 @@ import os
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.election import elected, wait
 from shared.envelope import CONTENT_TYPE, Publishable, as_stored, encode, to_cloudevent
 from shared.eventstore.model import Cursor
 from shared.eventstore.store import EventStore
@@ -104,14 +105,9 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay forever (until ``stop``), as the elected relay of this store."""
-        async with self.engine.connect() as lock_conn:
-            key = f"parcours:{self.name}:{self.store.tables.schema}"
-            while not stop.is_set():
-                got = await lock_conn.scalar(select(func.pg_try_advisory_lock(func.hashtext(key))))
-                await lock_conn.commit()
-                if got:
-                    break
-                await _wait(stop, 1.0)
+        async with elected(self.engine, f"parcours:{self.name}:{self.store.tables.schema}", stop) as got:
+            if not got:
+                return
             log.info("relay.elected", topic=self.topic)
             while not stop.is_set():
                 self._wake.clear()
@@ -122,17 +118,6 @@ class OutboxRelay:
                 except Exception:  # the broker or the database is away: retry, never skip
                     log.exception("relay.batch_failed")
                     self._cursor, n = None, 0
-                    await _wait(stop, 1.0)
+                    await wait(stop, 1.0)
                 if n == 0:
-                    await _wait(stop, self.idle_seconds, self._wake)
-            await lock_conn.execute(text("SELECT pg_advisory_unlock_all()"))
-
-
-async def _wait(stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None) -> None:
-    """Until ``stop`` or ``wake`` is set, or ``seconds`` have passed."""
-    waiters = [asyncio.ensure_future(stop.wait())] + ([asyncio.ensure_future(wake.wait())] if wake else [])
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waiters:
-            w.cancel()
+                    await wait(stop, self.idle_seconds, self._wake)

@@ -1,0 +1,100 @@
+"""Webhook endpoints and secrets, messages kept for delivery and replay, deliveries and attempts,
+the fan-out consumer's offsets, idempotency.
+
+Revision ID: webhooks_0001
+"""
+from alembic import op
+
+from shared.api.idempotency import create_idempotency_table_sql
+from shared.messaging.consumer_tables import create_consumer_tables_sql
+
+revision = "webhooks_0001"
+down_revision = None
+
+
+def upgrade():
+    op.execute("CREATE SCHEMA IF NOT EXISTS webhooks")
+    op.execute("""
+        CREATE TABLE webhooks.endpoints (
+            endpoint_id uuid PRIMARY KEY,
+            owner_role text NOT NULL,
+            owner_org text NOT NULL,
+            url text NOT NULL,
+            description text NOT NULL DEFAULT '',
+            event_types text[] NOT NULL,
+            status text NOT NULL CHECK (status IN ('active', 'paused', 'failing')),
+            failing_since timestamptz,
+            created_at timestamptz NOT NULL,
+            updated_at timestamptz NOT NULL,
+            version integer NOT NULL
+        )""")
+    op.execute("CREATE INDEX endpoints_by_owner ON webhooks.endpoints (owner_role, owner_org)")
+    op.execute("""
+        CREATE TABLE webhooks.signing_keys (
+            key_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            endpoint_id uuid NOT NULL REFERENCES webhooks.endpoints ON DELETE CASCADE,
+            created_at timestamptz NOT NULL,
+            key bytea NOT NULL,
+            expires_at timestamptz
+        )""")
+    op.execute("CREATE INDEX signing_keys_of_endpoint ON webhooks.signing_keys (endpoint_id)")
+    op.execute("""
+        CREATE TABLE webhooks.parties (
+            key text PRIMARY KEY,
+            cfa_uai text,
+            cfa_siret text,
+            opco text
+        )""")
+    op.execute("""
+        CREATE TABLE webhooks.messages (
+            position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            message_id text NOT NULL UNIQUE,
+            type text NOT NULL,
+            ordering_key text NOT NULL,
+            occurred_at timestamptz NOT NULL,
+            cfa_uai text,
+            cfa_siret text,
+            opco text,
+            body bytea NOT NULL
+        )""")
+    op.execute("CREATE INDEX messages_by_time ON webhooks.messages (occurred_at)")
+    op.execute("""
+        CREATE TABLE webhooks.deliveries (
+            delivery_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            endpoint_id uuid NOT NULL REFERENCES webhooks.endpoints ON DELETE CASCADE,
+            position bigint NOT NULL REFERENCES webhooks.messages,
+            ordering_key text NOT NULL,
+            replay_id bigint NOT NULL DEFAULT 0,
+            status text NOT NULL CHECK (status IN ('pending', 'delivered')),
+            attempts integer NOT NULL DEFAULT 0,
+            next_attempt_at timestamptz,
+            first_failed_at timestamptz,
+            created_at timestamptz NOT NULL,
+            delivered_at timestamptz,
+            UNIQUE (endpoint_id, position, replay_id)
+        )""")
+    # the head of each (endpoint, key) queue, and the due ones among them
+    op.execute("""CREATE INDEX deliveries_waiting ON webhooks.deliveries (endpoint_id, ordering_key, position, delivery_id)
+                  WHERE status = 'pending'""")
+    op.execute("CREATE INDEX deliveries_of_endpoint ON webhooks.deliveries (endpoint_id, delivery_id DESC)")
+    op.execute("CREATE SEQUENCE webhooks.replays")
+    op.execute("""
+        CREATE TABLE webhooks.attempts (
+            delivery_id bigint NOT NULL REFERENCES webhooks.deliveries ON DELETE CASCADE,
+            attempt integer NOT NULL,
+            attempted_at timestamptz NOT NULL,
+            outcome text NOT NULL,
+            status_code integer,
+            latency_ms integer,
+            error text,
+            next_attempt_at timestamptz,
+            PRIMARY KEY (delivery_id, attempt)
+        )""")
+    for sql in create_consumer_tables_sql("webhooks"):
+        op.execute(sql)
+    op.execute(create_idempotency_table_sql("webhooks"))
+    op.execute("ALTER TABLE webhooks.idempotency_keys ALTER COLUMN body TYPE text USING body::text")
+
+
+def downgrade():
+    op.execute("DROP SCHEMA webhooks CASCADE")
