@@ -1,4 +1,4 @@
-"""schemathesis against the three services run as processes of the suite's own (tests/served.py:
+"""schemathesis against the four services run as processes of the suite's own (tests/served.py:
 free ports, a database and topic prefix of their own), with valid keys: no 5xx, no response
 outside its schema, no invalid request accepted. The OpenAPI documents are the apps' own."""
 import os
@@ -13,6 +13,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, negativ
 from services.contracts.api.app import create_app as contracts_app
 from services.financing.api.app import create_app as financing_app
 from services.quality.api.app import create_app as quality_app
+from services.webhooks.api.app import create_app as webhooks_app
 from shared.settings import Settings
 
 CHECKS = [not_a_server_error, response_schema_conformance, negative_data_rejection, content_type_conformance]
@@ -44,7 +45,8 @@ def _schema(create_app):
     return schemathesis.openapi.from_dict(create_app(Settings(run_workers=False)).openapi())
 
 
-contracts_api, financing_api, quality_api = (_schema(a) for a in (contracts_app, financing_app, quality_app))
+contracts_api, financing_api, quality_api, webhooks_api = (
+    _schema(a) for a in (contracts_app, financing_app, quality_app, webhooks_app))
 
 
 @contracts_api.parametrize()
@@ -63,3 +65,9 @@ def test_financing_api(case, served, fuzz_keys):
 @FUZZ
 def test_quality_api(case, served, fuzz_keys):
     _call(case, "quality", served, fuzz_keys)
+
+
+@webhooks_api.parametrize()
+@FUZZ
+def test_webhooks_api(case, served, fuzz_keys):
+    _call(case, "webhooks", served, fuzz_keys)

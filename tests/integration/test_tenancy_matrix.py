@@ -25,6 +25,7 @@ CFA_OWN = policy(OK, OK, 403, 403, 403)       # a CFA's own quality records (ano
 CFA_RECORD = policy(OK, 404, 403, 403, 403)    # one CFA's record
 COLLECTIONS = ("appraisals", "complaints", "hazards", "incidents", "measures", "councils")
 ANY = policy(OK, OK, OK, OK, OK)
+ENDPOINT = policy(OK, 404, 404, 404, OK)       # CFA A's webhook endpoint (ops keys manage every endpoint)
 
 POLICIES = {
     "contracts": {
@@ -84,6 +85,15 @@ POLICIES = {
         ("get", "/v1/quality/absences"): CFA_OWN, ("get", "/v1/quality/dashboard"): CFA_OWN,
         ("get", "/v1/quality/audit-pack"): CFA_OWN,
     },
+    "webhooks": {
+        ("get", "/v1/webhooks/event-types"): ANY,
+        ("post", "/v1/webhooks"): ANY,          # each key registers its own organisation's endpoints
+        ("get", "/v1/webhooks"): ANY,           # and lists them (ops: all)
+        **{(m, "/v1/webhooks/{endpoint_id}"): ENDPOINT for m in ("get", "patch", "delete")},
+        ("get", "/v1/webhooks/{endpoint_id}/deliveries"): ENDPOINT,
+        ("post", "/v1/webhooks/{endpoint_id}/replay"): ENDPOINT,
+        ("post", "/v1/webhooks/{endpoint_id}/secret-rotation"): ENDPOINT,
+    },
 }
 
 
@@ -97,8 +107,15 @@ def classify(status: int) -> object:
     return status if status in (401, 403, 404) else OK
 
 
+async def cfa_a_endpoint(webhooks, keys) -> str:
+    r = await webhooks.post("/v1/webhooks", headers=Keys.header(keys.cfa_a), json={
+        "url": "http://127.0.0.1:9/matrix", "event_types": ["invoice.*"], "description": "matrix"})
+    assert r.status_code == 201, r.text
+    return r.json()["endpoint_id"]
+
+
 @pytest.fixture
-async def world(contracts, financing, quality, keys, engine):
+async def world(contracts, financing, quality, webhooks, keys, engine):
     api = ContractsApi(contracts, keys)
     apprentice = f"app-matrix-{secrets.token_hex(4)}"   # a world of its own each test: one contract at a time
     cid = (await api.sign(apprentice={"id": apprentice, "birth_date": "2005-03-14"}))["contract_id"]
@@ -118,7 +135,8 @@ async def world(contracts, financing, quality, keys, engine):
         body = example_body(spec["paths"][f"/v1/quality/{collection}"]["post"])
         r = await quality.post(f"/v1/quality/{collection}", json=body, headers=Keys.header(keys.cfa_a))
         params[collection] = r.json()["id"]
-    return {"contracts": contracts, "financing": financing, "quality": quality}, params, revoked
+    params["endpoint_id"] = await cfa_a_endpoint(webhooks, keys)
+    return {"contracts": contracts, "financing": financing, "quality": quality, "webhooks": webhooks}, params, revoked
 
 
 async def paid_in_part(financing, keys, cid) -> dict:
@@ -142,7 +160,7 @@ async def paid_in_part(financing, keys, cid) -> dict:
     return {"invoice_id": invoice["invoice_id"], "payment_id": r.json()["payment_id"]}
 
 
-async def test_every_operation_against_every_role(world, keys):
+async def test_every_operation_against_every_role(world, keys, webhooks):
     clients, params, revoked = world
     failures = []
     for service, client in clients.items():
@@ -155,13 +173,17 @@ async def test_every_operation_against_every_role(world, keys):
             url = path.format(**params, record_id=record)
             query = {"from": "2024-01-01", "to": "2026-12-31"} if any(
                 name in path for name in ("commitments", "audit-pack", "/v1/financing/reconciliation")) else None
+            if path.endswith("/replay"):
+                query = {"from": "1"}
             body = {} if path.endswith("/npec") else example_body(op)
             if path.endswith("/fees"):
                 body = {**body, "contract_id": params["contract_id"]}
             for who, expected in [("none", 401), ("revoked", 401), *POLICIES[service][(method, path)].items()]:
                 headers = {} if who == "none" else Keys.header(revoked if who == "revoked" else getattr(keys, who))
                 kwargs = {"headers": headers, "params": query}
-                if method in ("post", "put"):
+                if (method, path) == ("delete", "/v1/webhooks/{endpoint_id}"):   # each role deletes one of its own
+                    url = path.format(endpoint_id=await cfa_a_endpoint(webhooks, keys))
+                if method in ("post", "put", "patch"):
                     kwargs["json"] = body
                 r = await client.request(method.upper(), url, **kwargs)
                 if classify(r.status_code) != expected:

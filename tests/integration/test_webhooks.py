@@ -4,7 +4,7 @@ library verifies them; the receiver's 500 and its timeout are retried (the test'
 over the backoff) until it answers 200; another CFA's receiver gets nothing of it; the attempts
 are listed; a replay sends both again with the same webhook-id."""
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -174,3 +174,37 @@ async def _delivered_types(receiver, cid, n):
 
 async def _delivered_after(receiver, before, n):
     return len(receiver.delivered()) >= before + n
+
+
+async def test_retry_after_is_honoured_then_past_24_hours_the_endpoint_fails_until_resumed():
+    async with webhook_stack() as (contracts, hooks, keys, clock), \
+            receiving((429, {"Retry-After": "7200"}), 500, 500) as mine:
+        endpoint = await register(hooks, keys.cfa_a, mine.url)
+        eid = endpoint["endpoint_id"]
+        cid = (await ContractsApi(contracts, keys).sign())["contract_id"]
+        await eventually(lambda: _outcome(hooks, keys.cfa_a, eid, "http_error"), what="the 429")
+        (first,) = await attempts(hooks, keys.cfa_a, eid)
+        assert first["history"][0]["status_code"] == 429
+        retry_at = datetime.fromisoformat(first["next_attempt_at"])
+        assert retry_at == clock.now() + timedelta(hours=2)   # exactly, no jitter
+        clock.advance(timedelta(hours=25))           # past the retry window: the next failure gives up
+        await eventually(lambda: _count(mine, 2), what="the retry after Retry-After")
+
+        async def failing():
+            r = await hooks.get(f"/v1/webhooks/{eid}", headers=H(keys.cfa_a))
+            return r.json() if r.json()["status"] == "failing" else None
+        state = await eventually(failing, what="the endpoint marked failing")
+        assert state["failing_since"] and state["health"]["pending"] == 1
+        assert state["health"]["last_outcome"] == "http_error"
+        async with hooks.app.state.engine.connect() as conn:   # what the CFA's quality dashboard reads
+            from services.quality.adapters.webhook_health import SqlWebhookHealth
+            (shown,) = await SqlWebhookHealth(conn).of_cfa(endpoint["owner"]["org"])
+        assert (shown.status, shown.pending, shown.url) == ("failing", 1, mine.url)
+        clock.advance(timedelta(days=3))             # a failing endpoint's deliveries wait
+        await hooks.get("/v1/webhooks", headers=H(keys.cfa_a))
+        assert len(mine.requests) == 2
+        r = await hooks.patch(f"/v1/webhooks/{eid}", json={"status": "active"}, headers=H(keys.cfa_a))
+        assert r.status_code == 200 and r.json()["failing_since"] is None
+        await eventually(lambda: _count(mine, 3), what="the attempt after resuming")   # 500: a new window
+        clock.advance(timedelta(hours=1))
+        await eventually(lambda: _delivered_types(mine, cid, 1), what="the delivery once the receiver answers")

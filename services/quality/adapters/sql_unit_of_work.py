@@ -11,6 +11,7 @@ from services.quality.adapters.contract_events_store import SqlContractEvents
 from services.quality.adapters.dashboard_sessions import SqlDashboardSessions
 from services.quality.adapters.quality_records_store import SqlQualityEvents, SqlQualityRecords
 from services.quality.adapters.quality_tables import SCHEMA
+from services.quality.adapters.webhook_health import SqlWebhookHealth
 from shared.sql_unit_of_work import SqlUnitOfWorkBase
 
 
@@ -23,3 +24,4 @@ class SqlUnitOfWork(SqlUnitOfWorkBase):
         self.absences = SqlAbsences(conn)
         self.contract_events = SqlContractEvents(conn)
         self.sessions = SqlDashboardSessions(conn)
+        self.webhooks = SqlWebhookHealth(conn)

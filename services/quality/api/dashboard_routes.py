@@ -21,7 +21,7 @@ router = APIRouter(tags=["quality"])
 @router.get("/v1/quality/dashboard", summary="The tableau de bord as JSON (CFA key)",
             responses={200: example({"cfa": "0751234J", "incidents": [], "complaints": {"by_status": {}, "open": []},
                                      "measures": {"by_status": {}, "late": []}, "appraisal_coverage": {"gaps": []},
-                                     "ruptures": {}, "absenteeism": {}, "suggestions": [], "next_council": None})})
+                                     "ruptures": {}, "absenteeism": {}, "suggestions": [], "next_council": None, "webhooks": []})})
 async def dashboard_json(principal: CfaPrincipal, uow: SnapshotUnitOfWork, clock: CurrentClock,
                          from_: Annotated[IsoDate | None, Query(alias="from")] = None, to: IsoDate | None = None):
     return public(await show_board(uow, principal, clock.today(), from_, to))

@@ -3,11 +3,13 @@ the dashboard (inline SVG charts, no build step), the login form and the council
 printable. The API's JSON keeps its English values; only what people read is translated here."""
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from html import escape
 from typing import Any, Iterable
 
 from services.quality.domain.analytics import Suggestion
+from shared.clock import PARIS
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1f24;max-width:1100px}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ccd}
@@ -38,6 +40,9 @@ LABELS: dict[str, dict[str, str]] = {
     "certification": {"unknown": "certification non renseignée"},
     "employer": {"unknown": "employeur non renseigné"},
     "group": {"none": "sans groupe"},
+    "webhook_status": {"active": "actif", "paused": "en pause", "failing": "EN ÉCHEC (envois suspendus)"},
+    "webhook_outcome": {"delivered": "reçu", "http_error": "refusé (erreur HTTP)", "timeout": "sans réponse",
+                        "network_error": "injoignable", "refused_address": "adresse refusée"},
     "suggestion_subject": {"certification": "certification", "employer": "employeur", "apprentice": "apprenti"},
 }
 
@@ -71,6 +76,13 @@ def day(iso: str | None) -> str:
         return "-"
     year, month, dd = iso[:10].split("-")
     return f"{dd}/{month}/{year}"
+
+
+def moment(iso: str | None) -> str:
+    """A timestamp as French readers write it, in Paris time (JJ/MM/AAAA HH:MM)."""
+    if not iso:
+        return "-"
+    return datetime.fromisoformat(iso).astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
 
 
 def number(value: Any) -> str:
@@ -150,6 +162,11 @@ def dashboard(board: dict) -> str:
                     if council else "Aucun conseil prévu.")
     suggestions = "".join(f"<li>{escape(suggestion(s))}</li>" for s in board.get("suggested", [])) \
         or "<li>Aucune.</li>"
+    hooks = "".join(f"<tr class='{'late' if w['status'] == 'failing' else ''}'><td>{escape(w['url'])}</td>"
+                    f"<td>{escape(w['description'])}</td><td>{escape(label('webhook_status', w['status']))}</td>"
+                    f"<td>{w['pending']}</td><td>{moment(w['oldest_pending_at'])}</td>"
+                    f"<td>{moment(w['last_attempt_at'])} {escape(label('webhook_outcome', w['last_outcome'] or ''))}</td></tr>"
+                    for w in board.get("webhooks", [])) or "<tr><td colspan=6>Aucun point de réception.</td></tr>"
     body = f"""<h1>Tableau de bord qualité : CFA {escape(board['cfa'])}</h1><p>Situation au {day(board['today'])}
     <form class=noprint method=post action=/logout style=display:inline><button>Se déconnecter</button></form></p>
     <h2>Incidents (violences, harcèlement)</h2>
@@ -159,7 +176,9 @@ def dashboard(board: dict) -> str:
     <h2>Appréciations des financeurs (12 derniers mois)</h2><table id=coverage><tr><th>OPCO</th><th>Dernière appréciation</th><th>Couverture</th></tr>{coverage}</table>
     <h2>Ruptures et absentéisme</h2><div class=grid>{ruptures}{cohorts}{absent}</div>
     <h2>Mesures d'amélioration suggérées</h2><ul id=suggestions>{suggestions}</ul>
-    <h2>Prochain conseil de perfectionnement</h2><p id=next-council>{next_council}</p>"""
+    <h2>Prochain conseil de perfectionnement</h2><p id=next-council>{next_council}</p>
+    <h2>Webhooks : points de réception</h2><table id=webhooks><tr><th>Adresse</th><th>Description</th><th>État</th>
+    <th>En attente</th><th>Plus ancien en attente</th><th>Dernière tentative</th></tr>{hooks}</table>"""
     return _page("Tableau de bord qualité", body)
 
 

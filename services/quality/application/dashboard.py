@@ -21,11 +21,15 @@ async def build(uow: QualityUnitOfWork, cfa: str, today: date, start: date | Non
     facts = list(fold_facts(await uow.contract_events.of_cfa(cfa)).values())
     absence_rows = [{"apprentice_id": x.apprentice_id, "group": x.group, "hours": x.hours, "justified": x.justified}
                     for x in await uow.absences.of_cfa(cfa, start, end)]
-    return assemble(cfa, today, start, end, by_kind, facts, absence_rows)
+    webhooks = [{"url": w.url, "description": w.description, "status": w.status, "pending": w.pending,
+                 "oldest_pending_at": w.oldest_pending_at and w.oldest_pending_at.isoformat(),
+                 "last_attempt_at": w.last_attempt_at and w.last_attempt_at.isoformat(), "last_outcome": w.last_outcome}
+                for w in await uow.webhooks.of_cfa(cfa)]
+    return assemble(cfa, today, start, end, by_kind, facts, absence_rows, webhooks)
 
 
 def assemble(cfa: str, today: date, start: date | None, end: date | None, by_kind: dict[str, list[dict]],
-             facts: list[ContractFacts], absence_rows: list[dict]) -> dict:
+             facts: list[ContractFacts], absence_rows: list[dict], webhooks: list[dict] = ()) -> dict:
     """The board from the records by kind (API bodies), the contracts' facts and the absences."""
     incidents = sorted(by_kind.get("incident", []), key=lambda i: (i["status"] != "to_signal", i["occurred_on"]))
     complaints = by_kind.get("complaint", [])
@@ -57,6 +61,7 @@ def assemble(cfa: str, today: date, start: date | None, end: date | None, by_kin
         "ruptures": ruptures, "rupture_rate": f"{ruptured / total:.3f}" if total else None,
         "absenteeism": absenteeism, "suggestions": [s.as_dict() for s in suggested],
         "next_council": councils[0] if councils else None,
+        "webhooks": list(webhooks),   # the CFA's endpoints and their health (docs/webhooks.md)
         # for the pages and the audit pack, not the JSON (INTERNAL)
         "records": by_kind, "suggested": suggested,
     }

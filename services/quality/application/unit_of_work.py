@@ -98,12 +98,29 @@ class DashboardSessions(Protocol):
     async def close(self, session_hash: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class EndpointHealth:
+    """One of the CFA's webhook endpoints as the webhooks service reports it (docs/webhooks.md)."""
+    url: str
+    description: str
+    status: str                       # active, paused, failing
+    pending: int
+    oldest_pending_at: datetime | None
+    last_attempt_at: datetime | None
+    last_outcome: str | None
+
+
+class WebhookHealth(Protocol):
+    async def of_cfa(self, cfa: str) -> list[EndpointHealth]: ...
+
+
 class QualityUnitOfWork(Protocol):
     records: QualityRecords
     events: QualityEvents
     absences: Absences
     contract_events: ContractEvents
     sessions: DashboardSessions
+    webhooks: WebhookHealth
 
     async def __aenter__(self) -> QualityUnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...

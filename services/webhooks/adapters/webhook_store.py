@@ -74,18 +74,11 @@ class SqlEndpoints:
         out = {i: Health(0, None, None, None) for i in ids}
         if not ids:
             return out
-        rows = await self.conn.execute(text("""
-            SELECT e.endpoint_id::text AS endpoint_id, w.pending, w.oldest, l.attempted_at, l.outcome
-            FROM unnest(CAST(:ids AS uuid[])) AS e(endpoint_id)
-            LEFT JOIN LATERAL (SELECT count(*) AS pending, min(m.occurred_at) AS oldest
-                               FROM webhooks.deliveries d JOIN webhooks.messages m USING (position)
-                               WHERE d.endpoint_id = e.endpoint_id AND d.status = 'pending') w ON true
-            LEFT JOIN LATERAL (SELECT a.attempted_at, a.outcome FROM webhooks.deliveries d
-                               JOIN webhooks.attempts a USING (delivery_id)
-                               WHERE d.endpoint_id = e.endpoint_id
-                               ORDER BY d.delivery_id DESC, a.attempt DESC LIMIT 1) l ON true"""), {"ids": ids})
+        rows = await self.conn.execute(text(
+            "SELECT endpoint_id::text AS endpoint_id, pending, oldest_pending_at, last_attempt_at, last_outcome "
+            "FROM webhooks.endpoint_health WHERE endpoint_id = ANY(CAST(:ids AS uuid[]))"), {"ids": ids})
         for r in rows:
-            out[r.endpoint_id] = Health(r.pending or 0, r.oldest, r.attempted_at, r.outcome)
+            out[r.endpoint_id] = Health(r.pending or 0, r.oldest_pending_at, r.last_attempt_at, r.last_outcome)
         return out
 
 

@@ -41,6 +41,7 @@ class Tables:
     sessions: dict[str, tuple[str, datetime]] = field(default_factory=dict)    # hash -> key id, expiry
     keys: dict[str, Principal] = field(default_factory=dict)                   # raw key -> its principal
     revoked: set[str] = field(default_factory=set)                             # key ids
+    webhooks: dict[str, list] = field(default_factory=dict)                   # CFA -> its EndpointHealth
 
 
 def _in(day, start, end) -> bool:
@@ -157,6 +158,14 @@ class FakeSessions:
         self.t.sessions.pop(session_hash, None)
 
 
+class FakeWebhookHealth:
+    def __init__(self, t: Tables):
+        self.t = t
+
+    async def of_cfa(self, cfa: str) -> list:
+        return sorted(self.t.webhooks.get(cfa, []), key=lambda w: w.url)
+
+
 class FakeUnitOfWork(FakeTransaction):
     def __init__(self, tables: Tables | None = None):
         super().__init__(tables or Tables())
@@ -165,3 +174,4 @@ class FakeUnitOfWork(FakeTransaction):
         self.absences = FakeAbsences(self.tables)
         self.contract_events = FakeContractEvents(self.tables)
         self.sessions = FakeSessions(self.tables)
+        self.webhooks = FakeWebhookHealth(self.tables)

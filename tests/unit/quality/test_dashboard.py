@@ -84,7 +84,7 @@ async def test_the_json_leaves_out_what_only_the_pages_use(uow):
     assert set(board) - set(public(board)) == set(INTERNAL)
     assert [list(public(board))] == [["cfa", "today", "period", "incidents", "complaints", "measures", "hazards",
                                       "appraisals", "appraisal_coverage", "ruptures", "rupture_rate", "absenteeism",
-                                      "suggestions", "next_council"]]
+                                      "suggestions", "next_council", "webhooks"]]
 
 
 async def test_a_period_filters_records_and_absences_not_ruptures(uow):
@@ -141,3 +141,23 @@ async def test_the_audit_pack_needs_a_period_in_order(uow):
         "invalid-period", "Invalid period", "'to' is before 'from'.")
     board = await audit_board(uow, CFA, date(2025, 1, 1), date(2025, 1, 31), TODAY)
     assert [i["occurred_on"] for i in board["records"]["incident"]] == ["2025-01-06"]
+
+
+async def test_the_board_shows_the_cfas_webhook_endpoints_and_the_page_flags_a_failing_one():
+    from datetime import datetime, timezone
+
+    from services.quality.api.pages import dashboard as page
+    from services.quality.application.unit_of_work import EndpointHealth
+
+    unit = FakeUnitOfWork()
+    late = datetime(2025, 6, 1, 8, 30, tzinfo=timezone.utc)
+    unit.tables.webhooks = {
+        CFA.org: [EndpointHealth("https://erp.example.fr/h", "ERP", "failing", 3, late, late, "timeout")],
+        OTHER_UAI: [EndpointHealth("https://other.example.fr/h", "", "active", 0, None, None, None)]}
+    board = await show_board(unit, CFA, TODAY)
+    assert public(board)["webhooks"] == [{
+        "url": "https://erp.example.fr/h", "description": "ERP", "status": "failing", "pending": 3,
+        "oldest_pending_at": late.isoformat(), "last_attempt_at": late.isoformat(), "last_outcome": "timeout"}]
+    html = page(board)
+    assert "EN ÉCHEC" in html and "01/06/2025 10:30" in html and "sans réponse" in html
+    assert "other.example.fr" not in html

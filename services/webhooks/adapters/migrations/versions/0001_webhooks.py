@@ -90,6 +90,20 @@ def upgrade():
             next_attempt_at timestamptz,
             PRIMARY KEY (delivery_id, attempt)
         )""")
+    # what an endpoint's owner watches, published for the webhooks API and the CFA's quality
+    # dashboard (read there by services/quality/adapters/webhook_health.py)
+    op.execute("""
+        CREATE VIEW webhooks.endpoint_health AS
+        SELECT e.endpoint_id, e.owner_role, e.owner_org, e.url, e.description, e.status, e.failing_since,
+               w.pending, w.oldest_pending_at, l.attempted_at AS last_attempt_at, l.outcome AS last_outcome
+        FROM webhooks.endpoints e
+        LEFT JOIN LATERAL (SELECT count(*) AS pending, min(m.occurred_at) AS oldest_pending_at
+                           FROM webhooks.deliveries d JOIN webhooks.messages m USING (position)
+                           WHERE d.endpoint_id = e.endpoint_id AND d.status = 'pending') w ON true
+        LEFT JOIN LATERAL (SELECT a.attempted_at, a.outcome
+                           FROM webhooks.deliveries d JOIN webhooks.attempts a USING (delivery_id)
+                           WHERE d.endpoint_id = e.endpoint_id
+                           ORDER BY d.delivery_id DESC, a.attempt DESC LIMIT 1) l ON true""")
     for sql in create_consumer_tables_sql("webhooks"):
         op.execute(sql)
     op.execute(create_idempotency_table_sql("webhooks"))
