@@ -11,7 +11,7 @@ from services.webhooks.adapters.sql_unit_of_work import SqlUnitOfWork
 from services.webhooks.application.fanout import fan_out
 from shared.envelope import encode
 
-CONSUMER = "webhooks-fanout"
+CONSUMER = "webhooks.fanout"
 
 
 class FanOutProjection:

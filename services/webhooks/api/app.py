@@ -32,7 +32,7 @@ def _worker(app: FastAPI) -> DeliveryWorker:
 
 
 async def fan_out_consumer(app: FastAPI, stop: asyncio.Event) -> None:
-    """Consumes the topics (consumer group ``webhooks-fanout``) into deliveries."""
+    """Consumes the topics (consumer group ``webhooks.fanout``) into deliveries."""
     s: Settings = app.state.settings
     await ensure_topics(s, TOPICS)
     runner = ConsumerRunner(app.state.engine, SCHEMA, FanOutProjection(app.state.clock), [s.topic(t) for t in TOPICS],
