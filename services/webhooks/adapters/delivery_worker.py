@@ -35,6 +35,8 @@ class DeliveryWorker:
         self.allowed_hosts, self.per_endpoint, self.batch, self.poll_seconds = allowed_hosts, per_endpoint, batch, poll_seconds
         self.draw = draw
         self.in_flight: set[tuple[str, str]] = set()
+        # attempts settled while a due query ran: its rows about them may be stale (pending still)
+        self.settled_meanwhile: set[int] = set()
         self.tasks: set[asyncio.Task] = set()
         self._wake = asyncio.Event()
         self._gauge_at = 0.0
@@ -53,7 +55,9 @@ class DeliveryWorker:
                 while not stop.is_set():
                     self._wake.clear()
                     try:
-                        self.start_due(await self.due())
+                        self.settled_meanwhile.clear()
+                        due = await self.due()
+                        self.start_due([d for d in due if d.delivery_id not in self.settled_meanwhile])
                         await self._refresh_gauge()
                     except Exception:  # the database is away: try again, never skip
                         log.exception("webhooks.poll_failed")
@@ -90,6 +94,7 @@ class DeliveryWorker:
         except Exception:  # recorded nothing: the delivery stays due and is tried again
             log.exception("webhooks.attempt_failed", delivery_id=d.delivery_id)
         finally:
+            self.settled_meanwhile.add(d.delivery_id)
             self.in_flight.discard(key)
             self.wake()
 

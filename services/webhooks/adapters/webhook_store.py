@@ -101,13 +101,13 @@ class SqlMessages:
     async def add(self, batch: list[Message]) -> dict[str, int]:
         if not batch:
             return {}
-        stmt = insert(messages).values([
-            {"message_id": m.message_id, "type": m.type, "ordering_key": m.ordering_key, "occurred_at": m.occurred_at,
-             "cfa_uai": m.parties.cfa_uai, "cfa_siret": m.parties.cfa_siret, "opco": m.parties.opco, "body": m.body}
-            for m in batch])
-        rows = await self.conn.execute(stmt.on_conflict_do_nothing(index_elements=[M.message_id])
-                                       .returning(M.message_id, M.position))
-        return {r.message_id: r.position for r in rows}
+        rows = [{"message_id": m.message_id, "type": m.type, "ordering_key": m.ordering_key,
+                 "occurred_at": m.occurred_at, "cfa_uai": m.parties.cfa_uai, "cfa_siret": m.parties.cfa_siret,
+                 "opco": m.parties.opco, "body": m.body} for m in batch]
+        # executemany: SQLAlchemy batches the rows into multi-row INSERTs (insertmanyvalues), in order
+        stmt = (insert(messages).on_conflict_do_nothing(index_elements=[M.message_id])
+                .returning(M.message_id, M.position, sort_by_parameter_order=True))
+        return {r.message_id: r.position for r in await self.conn.execute(stmt, rows)}
 
     async def position_at(self, when: datetime) -> int:
         first = await self.conn.scalar(select(func.min(M.position)).where(M.occurred_at >= when))
@@ -124,15 +124,22 @@ def _visible(owner: Principal):
     return or_(*[M[f] == owner.org for f in fields]) if fields else text("false")
 
 
+_ADD_DELIVERIES = text("""
+    INSERT INTO webhooks.deliveries (endpoint_id, position, ordering_key, status, next_attempt_at, created_at)
+    SELECT e, p, k, 'pending', :now, :now
+    FROM unnest(CAST(:e AS uuid[]), CAST(:p AS bigint[]), CAST(:k AS text[])) AS d(e, p, k)
+    ON CONFLICT DO NOTHING RETURNING delivery_id""")
+
+
 class SqlDeliveries:
     def __init__(self, conn: AsyncConnection):
         self.conn = conn
 
     async def add(self, rows: list[tuple[str, int, str]], now: datetime) -> int:
-        stmt = insert(deliveries).values([{"endpoint_id": e, "position": p, "ordering_key": k, "status": "pending",
-                                           "next_attempt_at": now, "created_at": now} for e, p, k in rows])
-        result = await self.conn.execute(stmt.on_conflict_do_nothing())
-        return result.rowcount
+        # one statement whatever the fan-out (arrays, not one bound parameter per value)
+        endpoint_ids, positions, keys = (list(column) for column in zip(*rows))
+        result = await self.conn.execute(_ADD_DELIVERIES, {"e": endpoint_ids, "p": positions, "k": keys, "now": now})
+        return len(result.all())
 
     async def next_replay_id(self) -> int:
         return await self.conn.scalar(text("SELECT nextval('webhooks.replays')"))

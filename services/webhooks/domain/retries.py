@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 FIRST_DELAY = timedelta(seconds=5)
 BACKOFF_FACTOR = 2
 MAX_DELAY = timedelta(hours=1)
+MAX_DOUBLINGS = 10      # 5 s x 2^10 is past MAX_DELAY already
 JITTER = 0.2            # each delay drawn in [1 - JITTER, 1 + JITTER] x its nominal value
 RETRY_WINDOW = timedelta(hours=24)   # the issue's "at least 24 hours" of retries
 MAX_RETRY_AFTER = timedelta(hours=6)  # a receiver's Retry-After is honoured up to this
@@ -21,7 +22,8 @@ READS_RETRY_AFTER = (429, 503)
 
 def backoff(attempts: int, draw: float) -> timedelta:
     """The delay after the ``attempts``-th failed attempt (1 for the first); ``draw`` in [0, 1)."""
-    nominal = min(FIRST_DELAY * BACKOFF_FACTOR ** max(attempts - 1, 0), MAX_DELAY)
+    doublings = min(max(attempts - 1, 0), MAX_DOUBLINGS)   # capped before it is computed (attempt 45+)
+    nominal = min(FIRST_DELAY * BACKOFF_FACTOR ** doublings, MAX_DELAY)
     return nominal * (1 - JITTER + 2 * JITTER * draw)
 
 
@@ -32,7 +34,10 @@ def retry_after(value: str | None, now: datetime) -> timedelta | None:
         return None
     value = value.strip()
     try:
-        delay = timedelta(seconds=int(value)) if value.isdigit() else parsedate_to_datetime(value) - now
+        if value.isdigit():
+            delay = timedelta(seconds=min(int(value), int(MAX_RETRY_AFTER.total_seconds())))
+        else:
+            delay = parsedate_to_datetime(value) - now
     except (TypeError, ValueError, OverflowError):
         return None
     return min(max(delay, timedelta(0)), MAX_RETRY_AFTER)

@@ -97,7 +97,7 @@ def test_backoff_doubles_from_five_seconds_and_is_capped_at_an_hour():
     assert retries.backoff(30, 0.5) == timedelta(hours=1)
 
 
-@given(attempts=st.integers(min_value=1, max_value=44), draw=st.floats(min_value=0, max_value=1, exclude_max=True))
+@given(attempts=st.integers(min_value=1, max_value=500), draw=st.floats(min_value=0, max_value=1, exclude_max=True))
 def test_jitter_stays_within_twenty_percent_of_the_capped_nominal_delay(attempts, draw):
     nominal = min(timedelta(seconds=5) * 2 ** (attempts - 1), timedelta(hours=1))
     delay = retries.backoff(attempts, draw)
@@ -110,8 +110,6 @@ def test_for_one_draw_the_delay_never_shrinks_with_more_attempts(attempts, draw)
     assert retries.backoff(attempts, draw) <= retries.backoff(attempts + 1, draw)
 
 
-@pytest.mark.xfail(strict=True, reason="retries.backoff overflows timedelta from the 45th attempt "
-                                       "(FIRST_DELAY * 2 ** 44 before the cap): OverflowError")
 @pytest.mark.parametrize("attempts", [45, 60, 500])
 def test_backoff_stays_capped_however_many_attempts(attempts):
     assert timedelta(hours=0.8) <= retries.backoff(attempts, 0.5) <= timedelta(hours=1.2)
@@ -130,8 +128,6 @@ def test_retry_after_is_capped_at_six_hours():
     assert retries.retry_after(format_datetime(NOW + timedelta(days=7), usegmt=True), NOW) == timedelta(hours=6)
 
 
-@pytest.mark.xfail(strict=True, reason="retries.retry_after: a delay-seconds beyond timedelta's range raises "
-                                       "OverflowError, caught as unreadable (None) instead of capped at 6 h")
 def test_a_huge_retry_after_in_seconds_is_capped_too():
     assert retries.retry_after("100000000000000", NOW) == timedelta(hours=6)
 
