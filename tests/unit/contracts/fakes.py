@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Awaitable, Callable
 
@@ -17,11 +17,10 @@ from services.contracts.domain.deadlines import deadlines as running_deadlines
 from services.contracts.domain.rules import NOT_LIVE_STATUSES
 from services.contracts.domain.state import ContractState, apply, fold
 from shared.api.idempotency import Outcome
-from shared.api.problems import Problem
 from shared.auth import Principal
 from shared.eventstore.model import RecordedEvent
 from kernel.access import can_see
-from tests.unit.fake_transaction import FakeTransaction
+from tests.unit.fake_transaction import FakeIdempotency, FakeTransaction
 
 
 class ApprenticeLocks(dict):
@@ -147,28 +146,6 @@ class FakeDeadlines:
     async def due(self, today, limit):
         due = sorted((on, key) for key, on in self.t.deadlines.items() if on < today)
         return [key for _, key in due][:limit]
-
-
-class FakeIdempotency:
-    """shared/api/idempotency.once on a dict: the key is claimed with the unit's writes."""
-
-    def __init__(self, t: Tables):
-        self.t = t
-
-    async def once(self, key_id, idempotency_key, request_hash, action):
-        if idempotency_key is None:
-            return await action()
-        if not 1 <= len(idempotency_key) <= 200:
-            raise Problem(422, "invalid-idempotency-key", "Invalid Idempotency-Key", "Use 1 to 200 characters.")
-        stored = self.t.answers.get((key_id, idempotency_key))
-        if stored is not None:
-            if stored[0] != request_hash:
-                raise Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
-                              "This Idempotency-Key was used with another request body.")
-            return replace(stored[1], replayed=True)
-        outcome = await action()
-        self.t.answers[(key_id, idempotency_key)] = (request_hash, outcome)
-        return outcome
 
 
 class FakeUnitOfWork(FakeTransaction):

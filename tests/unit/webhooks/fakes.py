@@ -15,15 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Awaitable, Callable, Collection
+from typing import Collection
 
 from kernel.access import Principal
 from services.webhooks.application.unit_of_work import Attempt, Delivery, DueDelivery, Health, Message
 from services.webhooks.domain.audience import Parties, may_receive
 from services.webhooks.domain.endpoints import Endpoint
 from shared.api.idempotency import Outcome
-from shared.api.problems import Problem
-from tests.unit.fake_transaction import FakeTransaction
+from tests.unit.fake_transaction import FakeIdempotency, FakeTransaction
 
 
 class IntegrityError(Exception):
@@ -252,29 +251,6 @@ class FakeDeliveries:
                 at = self.t.messages[d.position].occurred_at
                 oldest[d.endpoint_id] = min(at, oldest.get(d.endpoint_id, at))
         return {e: max((now - at).total_seconds(), 0.0) for e, at in oldest.items()}
-
-
-class FakeIdempotency:
-    """shared/api/idempotency.once on a dict: the key is claimed with the unit's writes."""
-
-    def __init__(self, t: Tables):
-        self.t = t
-
-    async def once(self, key_id: str, idempotency_key: str | None, request_hash: str,
-                   action: Callable[[], Awaitable[Outcome]]) -> Outcome:
-        if idempotency_key is None:
-            return await action()
-        if not 1 <= len(idempotency_key) <= 200:
-            raise Problem(422, "invalid-idempotency-key", "Invalid Idempotency-Key", "Use 1 to 200 characters.")
-        stored = self.t.answers.get((key_id, idempotency_key))
-        if stored is not None:
-            if stored[0] != request_hash:
-                raise Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
-                              "This Idempotency-Key was used with another request body.")
-            return replace(stored[1], replayed=True)
-        outcome = await action()
-        self.t.answers[(key_id, idempotency_key)] = (request_hash, outcome)
-        return outcome
 
 
 class FakeUnitOfWork(FakeTransaction):
