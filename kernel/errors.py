@@ -40,3 +40,12 @@ class Conflict(DomainError):
 
 class Stale(DomainError):
     """The caller acted on a version that is no longer current."""
+
+
+def check_version(what: str, if_match: int | None, current: int) -> None:
+    """An If-Match naming another version than the current one is refused (412 with
+    ``current_version``); no If-Match, no check."""
+    if if_match is not None and if_match != current:
+        raise Stale("precondition-failed", f"The {what} changed",
+                    f"If-Match names version {if_match}; the {what} is at version {current}.",
+                    current_version=current)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from kernel.access import Principal, can_see
-from kernel.errors import Conflict, NotFound, Stale
+from kernel.errors import Conflict, NotFound, check_version
 from services.financing.application.unit_of_work import AlreadyBilled, FinancingUnitOfWork, LedgerEvent, StreamChanged
 from services.financing.domain.billing import (Invoice, Ledger, fold_invoice, fold_ledger, fold_payment,
                                                fold_regularisations, invoice_stream, ledger_key)
@@ -39,10 +39,7 @@ async def load_invoice(uow: FinancingUnitOfWork, principal: Principal, invoice_i
     inv = fold_invoice((e.type, e.data) for e in events)
     if inv is None or not sees_invoice(principal, inv):
         raise NotFound("invoice")
-    if if_match is not None and if_match != inv.version:
-        raise Stale("precondition-failed", "The invoice changed",
-                    f"If-Match names version {if_match}; the invoice is at version {inv.version}.",
-                    current_version=inv.version)
+    check_version("invoice", if_match, inv.version)
     return inv, len(events)
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Collection
 
 from kernel.access import Principal
-from kernel.errors import Conflict, NotFound, Refused, Stale
+from kernel.errors import Conflict, NotFound, Refused, check_version
 from services.webhooks.application.unit_of_work import Delivery, Health, WebhooksUnitOfWork
 from services.webhooks.domain.endpoints import (ALL, MAX_ENDPOINTS_PER_TENANT, Endpoint, address_problems, expand,
                                                 ip_literal, parse_target, scheme_problems, selection_problems)
@@ -60,10 +60,7 @@ async def load(uow: WebhooksUnitOfWork, principal: Principal, endpoint_id: str,
     endpoint = await uow.endpoints.get(endpoint_id)
     if endpoint is None or not owns(principal, endpoint):
         raise NotFound("webhook endpoint")
-    if if_match is not None and if_match != endpoint.version:
-        raise Stale("precondition-failed", "The endpoint changed",
-                    f"If-Match names version {if_match}; the endpoint is at version {endpoint.version}.",
-                    current_version=endpoint.version)
+    check_version("endpoint", if_match, endpoint.version)
     return endpoint
 
 
