@@ -57,3 +57,26 @@ def test_the_invoices_example_runs_as_documented(served):
     assert lines[6] == "payment recorded, unallocated: 0.00"
     assert lines[7] == "balance: settled"
     assert lines[8].startswith("cfa_uai,opco,severity,code,date,contract_id,")
+
+
+def test_the_webhooks_example_runs_as_documented(served):
+    """An endpoint registered, a contract signed: the example receiver verifies the signed
+    delivery, the service records it delivered, and a replay (same webhook-id) is skipped."""
+    import sys
+
+    text = README.read_text()
+    script = re.search(r"<!-- webhooks-example:start -->\s*```bash\n(.*?)```", text, re.S).group(1)
+    env = {**os.environ, "KEY": served.keys.cfa_a, "BASE": served.urls["contracts"],
+           "HOOKS": served.urls["webhooks"], "PY": sys.executable}
+    out = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=120,
+                         cwd=README.parent)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 6, lines
+    assert lines[0] == "registered: active"
+    assert lines[1] == "forged delivery: 401"
+    uuid = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    assert re.fullmatch(rf"received: contract\.signed {uuid}", lines[2]), lines
+    assert lines[3] == "deliveries: delivered"
+    assert lines[4] == "replay: delivered, printed 1 time(s) in all"
+    assert lines[5] == "receiver stopped, endpoint deleted"
