@@ -1,4 +1,4 @@
-"""A Parcours stack of the trial's own: PostgreSQL, Kafka and the three services started by
+"""A Parcours stack of the trial's own: PostgreSQL, Kafka and the four services started by
 ``deploy/stack.sh`` on free ports, with a data directory, a database and a topic prefix that
 nothing else uses. The live stack (`make run`, `.data/`) is never touched: every process this
 module signals is first checked to belong to this stack's data directory (see ``processes``)."""
@@ -19,7 +19,7 @@ from shared.net import free_port
 from shared.settings import REPO_ROOT, Settings
 
 STACK = REPO_ROOT / "deploy" / "stack.sh"
-SERVICES = ("contracts", "financing", "quality")
+SERVICES = ("contracts", "financing", "quality", "webhooks")
 COMPONENTS = (*SERVICES, "kafka", "postgres")
 CHAOS_DATA = REPO_ROOT / ".chaos-data"
 
@@ -79,6 +79,8 @@ class OwnStack:
                 "PARCOURS_KAFKA_PORT": str(self.ports["kafka"]), "PARCOURS_KAFKA_BOOTSTRAP": self.bootstrap,
                 "PARCOURS_KAFKA_CONTROLLER_PORT": str(self.ports["controller"]),
                 "PARCOURS_TOPIC_PREFIX": self.topic_prefix,
+                # the trial's webhook receiver listens on loopback over http (chaos/receiver.py)
+                "PARCOURS_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1,localhost",
                 **{f"PARCOURS_{s.upper()}_PORT": str(self.ports[s]) for s in SERVICES}}
 
     def settings(self) -> Settings:

@@ -36,12 +36,19 @@ def table(result: TrialResult) -> Table:
               str(result.replays), "")
     t.add_row("log", "events stored, records on the topic", f"{v.stored}, {v.published}", "")
     settled = f"{result.settle_seconds:.1f} s" if result.settle_seconds is not None else "never"
-    t.add_row("settle", "until every event is on the topic and in both projections", settled,
-              PASS if result.settle_seconds is not None else FAIL)
+    t.add_row("settle", "until every event is on the topic, in both projections and at the webhook receiver",
+              settled, PASS if result.settle_seconds is not None else FAIL)
+    w = v.webhooks
+    t.add_row("webhooks", "events on the topics before the receiver's endpoint (not owed); after it "
+              "(owed), delivered", f"{w.not_owed}; {w.owed}, {w.delivered}", "")
+    t.add_row("webhooks", "requests received, of which duplicates (same webhook-id again: counted, not failed)",
+              f"{w.requests}, {w.duplicates}", "")
     rows = [("lost", len(v.lost), True), ("doubled", len(v.doubled), True),
             ("republished copies (skipped by the consumers)", v.republished, False),
             ("reordered within a stream", len(v.reordered), True), ("DLQ records", v.dlq, True),
-            ("refused (unexpected 4xx)", len(v.refused), True), ("gave up (deadline)", len(v.gave_up), True)]
+            ("refused (unexpected 4xx)", len(v.refused), True), ("gave up (deadline)", len(v.gave_up), True),
+            ("webhooks missing (an event on the topic never received)", len(w.missing), True),
+            ("webhook gaps (a sequence first received before or without the previous)", len(w.gaps), True)]
     for what, figure, judged in rows:
         t.add_row("check", what, str(figure), (FAIL if figure else PASS) if judged else "")
     for name, passed in v.verifications.items():
@@ -57,7 +64,8 @@ def details(result: TrialResult) -> list[str]:
     v = result.verdict
     if v is not None:
         for label, items in (("lost", v.lost), ("doubled", v.doubled), ("reordered", v.reordered),
-                             ("refused", v.refused), ("gave up", v.gave_up)):
+                             ("refused", v.refused), ("gave up", v.gave_up), ("webhooks", v.webhooks.missing),
+                             ("webhooks", v.webhooks.gaps)):
             out += [f"{label}: {item}" for item in items[:10]]
     out += [f"{x.name}:\n{x.output}" for x in result.verifications if not x.passed]
     out += [f"kill of {k.component}: {k.note}" for k in result.kills if not k.recovered]

@@ -1,8 +1,9 @@
-"""The fault trial itself (docs/fault_trial.md): start a stack of its own, run the load, kill -9
-each component in turn (contracts, financing, quality, Kafka, PostgreSQL, and again), restart it
-with deploy/stack.sh, time its recovery; then let everything settle, run the operators'
-verifications and judge (chaos/checks.py). The stack is stopped and its data removed at the end,
-whatever happened."""
+"""The fault trial itself (docs/fault_trial.md): start a stack of its own and a webhook receiver
+whose endpoint gets every event, run the load, kill -9 each component in turn (contracts,
+financing, quality, webhooks, Kafka, PostgreSQL, and again), restart it with deploy/stack.sh,
+time its recovery; then let everything settle (on the topic, in the projections, at the
+receiver), run the operators' verifications and judge (chaos/checks.py). The stack is stopped,
+the receiver closed and the data removed at the end, whatever happened."""
 from __future__ import annotations
 
 import asyncio
@@ -16,9 +17,10 @@ from chaos import evidence, processes
 from chaos.checks import Evidence, Verdict, judge
 from chaos.load import Acknowledged, Load, LoadFigures
 from chaos.own_stack import COMPONENTS, SERVICES, OwnStack, StackError
+from chaos.receiver import Receiver, register
 from chaos.verify import Verification, verify_all
 
-RESTART = {"contracts": "services", "financing": "services", "quality": "services",
+RESTART = {"contracts": "services", "financing": "services", "quality": "services", "webhooks": "services",
            "kafka": "start_kafka", "postgres": "start_postgres"}
 
 
@@ -45,7 +47,8 @@ class TrialResult:
     logs: str = ""               # where the logs were kept, when kept
     data_dir: str = ""           # the trial's own data directory (removed at the end unless kept)
     unsettled: str = ""          # what was still missing downstream when the trial judged
-    settle_seconds: float | None = None   # from the end of the load to everything on the topic and projected
+    settle_seconds: float | None = None   # from the end of the load to everything on the topic, projected, delivered
+    webhook_endpoint: str = ""   # the endpoint registered for the trial's receiver
     acknowledged: list[Acknowledged] = field(default_factory=list, repr=False)
     evidence: Evidence | None = field(default=None, repr=False)
 
@@ -107,7 +110,7 @@ async def kill_and_restart(stack: OwnStack, component: str, figures: LoadFigures
                 "; ".join(notes[-2:]))
 
 
-async def run_trial(kills: int = 10, *, rate: float = 6.0, contracts: int = 10_000, down: float = 1.0,
+async def run_trial(kills: int = 12, *, rate: float = 6.0, contracts: int = 10_000, down: float = 1.0,
                     between: int = 10, recovery_deadline: float = 120.0, settle_deadline: float = 180.0,
                     keep: bool = False, logs_into: Path | None = None,
                     note: Callable[[str], None] = lambda m: None) -> TrialResult:
@@ -117,10 +120,19 @@ async def run_trial(kills: int = 10, *, rate: float = 6.0, contracts: int = 10_0
     stack = OwnStack.fresh()
     stop = asyncio.Event()
     load_task: asyncio.Task | None = None
+    receiver = Receiver()
     result = TrialResult([], None, 0, 0, data_dir=str(stack.data_dir))
     try:
         note(f"starting a stack of its own in {stack.data_dir}")
         await stack.up()
+        await receiver.start()
+        endpoint = await register(stack.url("webhooks"), stack.keys["ops"], receiver.url)
+        result.webhook_endpoint = endpoint["endpoint_id"]
+        # what was on the topics before the endpoint existed may have been fanned out without it
+        # (the demo contracts stack.sh loads): not owed to the receiver, every later event is
+        not_owed = await evidence.webhook_topic_ids(stack.settings())
+        note(f"webhook receiver on {receiver.url}, endpoint {result.webhook_endpoint} "
+             f"({len(not_owed)} events already on the topics, not owed)")
         load = Load({s: stack.url(s) for s in SERVICES}, stack.keys, secrets.token_hex(3), rate=rate,
                     contracts=contracts)
         load_task = asyncio.create_task(load.run(stop))
@@ -142,13 +154,14 @@ async def run_trial(kills: int = 10, *, rate: float = 6.0, contracts: int = 10_0
         result.replays = sum(a.replayed for a in figures.acknowledged)
         note(f"load over: {figures.started} contracts, {len(figures.acknowledged)} commands acknowledged; settling")
         settling = time.monotonic()
-        if await poll(lambda: _settled(stack, result), settle_deadline, 0.5):
+        if await poll(lambda: _settled(stack, result, receiver, not_owed), settle_deadline, 0.5):
             result.settle_seconds = round(time.monotonic() - settling, 2)
         else:
             note(f"not settled after {settle_deadline} s: {result.unsettled}")
         note("running parcours ops verify (each projection, from the feed and from Kafka) and verify-chain")
         result.verifications = await verify_all(stack.env)
-        found = await evidence.gather(stack.settings(), {v.name: v.passed for v in result.verifications})
+        found = await evidence.gather(stack.settings(), {v.name: v.passed for v in result.verifications},
+                                      list(receiver.arrivals), not_owed)
         result.acknowledged, result.evidence = figures.acknowledged, found
         result.verdict = judge(figures.acknowledged, found, figures.refused, figures.gave_up)
     except Exception as exc:
@@ -159,6 +172,7 @@ async def run_trial(kills: int = 10, *, rate: float = 6.0, contracts: int = 10_0
             load_task.cancel()
             await asyncio.gather(load_task, return_exceptions=True)
         await stack.down()
+        await receiver.stop()
         if logs_into is not None and not result.ok:
             stack.keep_logs(logs_into)
             result.logs = str(logs_into)
@@ -181,9 +195,9 @@ async def progress(load: Load, task: asyncio.Task, since: float, count: int, dea
         raise StackError(f"fewer than {count} commands acknowledged in {deadline} s")
 
 
-async def _settled(stack: OwnStack, result: TrialResult) -> bool:
+async def _settled(stack: OwnStack, result: TrialResult, receiver: Receiver, not_owed: frozenset[str]) -> bool:
     try:
-        ok, result.unsettled = await evidence.settled(stack.settings())
+        ok, result.unsettled = await evidence.settled(stack.settings(), receiver.ids, not_owed)
     except Exception as exc:   # a component still catching up: look again
         ok, result.unsettled = False, f"{type(exc).__name__}: {exc}"
     return ok

@@ -1,8 +1,10 @@
 """The short fault trial (docs/fault_trial.md): one kill -9 of each component (contracts,
-financing, quality, Kafka, PostgreSQL) under a small load, on a stack of its own started by
-deploy/stack.sh on free ports; then nothing lost, nothing doubled, no DLQ record, every
-`parcours ops verify` and `verify-chain` passed. About a minute. The trial stops its processes
-and deletes its data directory whatever happens; when it fails, its logs are copied to
+financing, quality, webhooks, Kafka, PostgreSQL) under a small load, on a stack of its own
+started by deploy/stack.sh on free ports, with a webhook receiver registered for every event;
+then nothing lost, nothing doubled, no DLQ record, every `parcours ops verify` and
+`verify-chain` passed, every event reached the receiver at least once and no stream's sequence
+arrived before or without the previous (issue 17). A minute or two. The trial stops its
+processes and deletes its data directory whatever happens; when it fails, its logs are copied to
 test-artifacts/chaos-*/."""
 import dataclasses
 import secrets
@@ -64,6 +66,42 @@ def test_the_same_evidence_with_a_command_lost_and_one_doubled_fails(trial):
     assert "ghost-sign: not stored" in verdict.lost
     assert f"{signed.key}: stored 2 times" in verdict.doubled
     assert not verdict.ok
+
+
+def test_every_event_since_the_endpoint_reached_the_webhook_receiver_in_order(trial):
+    v = trial.verdict
+    assert v is not None, failure(trial)
+    w = v.webhooks
+    # one event per acknowledged command at least, all after the endpoint was registered
+    assert w.owed >= v.acknowledged and w.delivered == w.owed and w.requests >= w.owed, failure(trial)
+    assert (w.missing, w.gaps) == ([], []), failure(trial)
+    assert "webhooks" in [k.component for k in trial.kills]
+
+
+def test_the_same_evidence_with_a_webhook_missing_or_reordered_fails(trial):
+    """The webhook check is not vacuous on what this trial observed: an acknowledged contract's
+    signature the receiver never got is missing (and its stream then has a gap), and a stream
+    whose second event arrived first is out of order."""
+    evidence = trial.evidence
+    owed = [r for r in evidence.webhook_topics if r.event_id not in evidence.webhook_not_owed]
+    streams = {}
+    for r in owed:
+        streams.setdefault((r.source, r.subject), {})[r.sequence] = r.event_id
+    source, subject = next(k for k, seqs in streams.items() if {1, 2} <= set(seqs))
+    first, second = streams[(source, subject)][1], streams[(source, subject)][2]
+
+    dropped = dataclasses.replace(evidence, arrivals=[a for a in evidence.arrivals if a.webhook_id != first])
+    verdict = judge(trial.acknowledged, dropped)
+    assert any(m.startswith(f"webhook_missing: event {first} ") for m in verdict.webhooks.missing)
+    assert f"webhook_gap: {source} {subject}: sequence 2 arrived, 1 never did" in verdict.webhooks.gaps
+    assert not verdict.ok
+
+    of_second = [a for a in evidence.arrivals if a.webhook_id == second]
+    others = [a for a in evidence.arrivals if a.webhook_id != second]
+    swapped = dataclasses.replace(evidence, arrivals=of_second + others)
+    verdict = judge(trial.acknowledged, swapped)
+    assert verdict.webhooks.gaps == [f"webhook_out_of_order: {source} {subject}: sequence 2 first arrived before 1"]
+    assert verdict.webhooks.missing == [] and not verdict.ok
 
 
 def test_the_trial_leaves_no_process_and_no_data(trial):
