@@ -11,7 +11,7 @@ from typing import Any
 from kernel.access import Principal
 from services.webhooks.application.unit_of_work import Message, WebhooksUnitOfWork
 from services.webhooks.domain.audience import NOBODY, Parties, learned, may_receive, parties_key
-from services.webhooks.domain.endpoints import wants
+from services.webhooks.domain.endpoints import expand
 
 
 def ordering_key(ce: dict[str, Any]) -> str:
@@ -37,14 +37,15 @@ async def fan_out(uow: WebhooksUnitOfWork, events: list[tuple[dict[str, Any], by
         if changed:
             await uow.messages.save_parties(changed)
         positions = await uow.messages.add(messages)
-        endpoints = await uow.endpoints.all_live()
+        # each endpoint's types and owner worked out once per batch
+        endpoints = [(e.endpoint_id, set(expand(e.event_types)), Principal("", e.owner_role, e.owner_org))
+                     for e in await uow.endpoints.all_live()]
         rows = []
         for m in messages:
             if m.message_id not in positions:
                 continue   # already kept: its deliveries were recorded with it
-            for e in endpoints:
-                if wants(e.event_types, m.type) and may_receive(Principal("", e.owner_role, e.owner_org), m.parties):
-                    rows.append((e.endpoint_id, positions[m.message_id], m.ordering_key))
+            rows += [(endpoint_id, positions[m.message_id], m.ordering_key) for endpoint_id, types, owner in endpoints
+                     if m.type in types and may_receive(owner, m.parties)]
         added = await uow.deliveries.add(rows, now) if rows else 0
         await uow.commit()
     return added

@@ -62,10 +62,6 @@ def expand(selection: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(chosen))
 
 
-def wants(selection: Iterable[str], event_type: str) -> bool:
-    return event_type in expand(selection)
-
-
 @dataclass(frozen=True)
 class Target:
     """A URL split into what the rules look at."""
