@@ -34,13 +34,49 @@ class _Server(uvicorn.Server):
         yield
 
 
+class LoopbackServer:
+    """An ASGI app served by uvicorn in this process on a free loopback port (the trial's receiver
+    and the tests' scripted receivers, tests/webhook_receiver.py)."""
+
+    def __init__(self, app):
+        self.app, self.port = app, 0
+        self._server: _Server | None = None
+        self._task: asyncio.Task | None = None
+
+    async def start(self, deadline: float = 30.0) -> int:
+        """Listens; returns the port."""
+        self.port = free_port()
+        self._server = _Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None,
+                                              log_level="warning", access_log=False, lifespan="off"))
+        self._task = asyncio.create_task(self._server.serve())
+        end = time.monotonic() + deadline
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()   # it could not listen: raise why
+                raise RuntimeError("the server stopped before it listened")
+            if time.monotonic() > end:
+                raise TimeoutError(f"the server did not listen within {deadline} s")
+            await asyncio.sleep(0.05)
+        return self.port
+
+    async def stop(self) -> None:
+        if self._server is None or self._task is None:
+            return
+        self._server.should_exit = True
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), 10)
+        except Exception:   # not gone in 10 s (a request hanging): go anyway
+            self._server.force_exit = True
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
 class Receiver:
     def __init__(self):
         self.arrivals: list[Arrival] = []
         self.ids: set[str] = set()     # the webhook ids received, for the settling's checks
         self.url = ""
-        self._server: _Server | None = None
-        self._task: asyncio.Task | None = None
+        self._server = LoopbackServer(Starlette(routes=[Route(PATH, self.handle, methods=["POST"])]))
 
     async def handle(self, request: Request) -> Response:
         webhook_id = request.headers.get("webhook-id", "")
@@ -57,32 +93,11 @@ class Receiver:
         return Response(status_code=200)
 
     async def start(self, deadline: float = 30.0) -> "Receiver":
-        port = free_port()
-        app = Starlette(routes=[Route(PATH, self.handle, methods=["POST"])])
-        self._server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                                              log_level="warning", access_log=False, lifespan="off"))
-        self._task = asyncio.create_task(self._server.serve())
-        end = time.monotonic() + deadline
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()   # it could not listen: raise why
-                raise RuntimeError("the webhook receiver stopped before it listened")
-            if time.monotonic() > end:
-                raise TimeoutError(f"the webhook receiver did not listen within {deadline} s")
-            await asyncio.sleep(0.05)
-        self.url = f"http://127.0.0.1:{port}{PATH}"
+        self.url = f"http://127.0.0.1:{await self._server.start(deadline)}{PATH}"
         return self
 
     async def stop(self) -> None:
-        if self._server is None or self._task is None:
-            return
-        self._server.should_exit = True
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), 10)
-        except Exception:   # not gone in 10 s (a request hanging): go anyway
-            self._server.force_exit = True
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._server.stop()
 
 
 async def register(webhooks_url: str, ops_key: str, url: str, deadline: float = 60.0) -> dict:

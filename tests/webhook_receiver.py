@@ -1,5 +1,5 @@
-"""A real HTTP receiver of webhooks for the tests: uvicorn on a free loopback port, answering each
-POST with the next scripted answer (a status, or ``"hang"``: no answer until the test ends), and
+"""A real HTTP receiver of webhooks for the tests, served on a free loopback port (chaos/receiver.py's
+LoopbackServer), answering each POST with the next scripted answer (a status, or ``"hang"``: no answer until the test ends), and
 keeping every request it got (headers and body bytes)."""
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ import json
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shared.net import free_port
-from tests.support import eventually
+from chaos.receiver import LoopbackServer
 
 
 @dataclass
@@ -60,17 +58,10 @@ class Receiver:
 async def receiving(*script):
     """A receiver on a free port; its ``url`` is ``http://127.0.0.1:<port>/hooks``."""
     receiver = Receiver(script=list(script))
-    port = free_port()
-    app = Starlette(routes=[Route("/hooks", receiver.handle, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    async def started():
-        return server.started
-    await eventually(started, what="the receiver to listen")
-    receiver.url = f"http://127.0.0.1:{port}/hooks"
+    server = LoopbackServer(Starlette(routes=[Route("/hooks", receiver.handle, methods=["POST"])]))
+    receiver.url = f"http://127.0.0.1:{await server.start()}/hooks"
     try:
         yield receiver
     finally:
         receiver.release.set()
-        server.should_exit = True
-        await task
+        await server.stop()

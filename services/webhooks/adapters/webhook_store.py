@@ -224,8 +224,6 @@ class SqlDeliveries:
                                 .values(status="failing", failing_since=now, updated_at=now, version=E.version + 1))
 
     async def oldest_pending(self, now: datetime) -> dict[str, float]:
-        rows = await self.conn.execute(text("""
-            SELECT d.endpoint_id::text AS endpoint_id, min(m.occurred_at) AS oldest
-            FROM webhooks.deliveries d JOIN webhooks.messages m USING (position)
-            WHERE d.status = 'pending' GROUP BY d.endpoint_id"""))
-        return {r.endpoint_id: max((now - r.oldest).total_seconds(), 0.0) for r in rows}
+        rows = await self.conn.execute(text("SELECT endpoint_id::text AS endpoint_id, oldest_pending_at "
+                                            "FROM webhooks.endpoint_health WHERE pending > 0"))
+        return {r.endpoint_id: max((now - r.oldest_pending_at).total_seconds(), 0.0) for r in rows}

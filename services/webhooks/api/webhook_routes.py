@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.webhooks.api.dependencies import AllowedHosts, Now, Resolver, SnapshotUnitOfWork, UnitOfWork
@@ -93,15 +94,6 @@ def _view(e: Endpoint, health: Health | None = None) -> dict:
     return out
 
 
-def _json(value):
-    """Datetimes as ISO strings (the idempotent answers are stored as JSON)."""
-    if isinstance(value, dict):
-        return {k: _json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json(v) for v in value]
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
 def _delivery(d: Delivery) -> dict:
     return {"delivery_id": d.delivery_id, "message_id": d.message_id, "position": d.position, "type": d.type,
             "replay_id": d.replay_id, "status": d.status, "attempts": d.attempts,
@@ -112,7 +104,8 @@ def _delivery(d: Delivery) -> dict:
 
 
 def _etagged(status: int, view: dict, extra: dict | None = None) -> Outcome:
-    return Outcome(status, _json({**view, **(extra or {})}),
+    # as JSON values (datetimes as ISO strings): the idempotent answers are stored as JSON
+    return Outcome(status, jsonable_encoder({**view, **(extra or {})}),
                    {"ETag": f'"{view["version"]}"', "Location": f"/v1/webhooks/{view['endpoint_id']}"})
 
 
