@@ -3,10 +3,23 @@
 PostgreSQL computes each event's hash itself (BEFORE INSERT), over the canonical text of the
 row (``jsonb::text`` is canonical) joined to the previous event's hash in the same stream.
 Rows inserted earlier by the same statement are visible to the trigger, so multi-event appends
-chain correctly."""
+chain correctly.
+
+A bulk writer may compute the hashes itself, set-based, with the same ``event_hash`` (the
+history import: operations/import_history.py): it supplies ``prev_hash`` and ``hash`` and
+declares so for its transaction with ``SET LOCAL parcours.chain_precomputed = on``; the trigger
+then does not fire for those rows. A row without a hash, or written by any other transaction, is
+hashed by the trigger as before (a supplied hash is overwritten). This opens no hole: the chain
+is evidence checked by `ops verify-chain`, which recomputes every hash from the row's content
+and compares every ``prev_hash`` with the stored hash before it, so a wrong supplied hash shows
+as an altered or reordered event; and a writer able to insert could always have inserted any
+content, hashed for it by the trigger. What the trigger guarantees is kept: every row gets
+a hash without the writer's help. Verifying a supplied hash in the trigger instead would cost
+what computing it costs, the per-row lookup the bulk path exists to avoid."""
 from alembic import op
 
 GENESIS = "0" * 64
+PRECOMPUTED = "parcours.chain_precomputed"   # a transaction's declaration that its rows carry their hashes
 
 
 def add_hash_chain(schema: str) -> None:
@@ -46,3 +59,19 @@ def add_hash_chain(schema: str) -> None:
           END LOOP;
         END $$""")
     op.execute(f"ALTER TABLE {schema}.events ENABLE TRIGGER events_append_only")
+
+
+def _chain_trigger(schema: str, when: str) -> None:
+    op.execute(f"DROP TRIGGER events_chain ON {schema}.events")
+    op.execute(f"""CREATE TRIGGER events_chain BEFORE INSERT ON {schema}.events
+                   FOR EACH ROW {when} EXECUTE FUNCTION {schema}.chain_event()""")
+
+
+def allow_precomputed_chain(schema: str) -> None:
+    """The trigger skips rows that carry their hash in a transaction declaring them precomputed."""
+    _chain_trigger(schema, f"WHEN (NEW.hash IS NULL OR current_setting('{PRECOMPUTED}', true) IS DISTINCT FROM 'on')")
+
+
+def compute_every_chain(schema: str) -> None:
+    """Undoes allow_precomputed_chain: the trigger hashes every row."""
+    _chain_trigger(schema, "")
