@@ -8,16 +8,30 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
+from functools import lru_cache
+
+# add_months is pure and its arguments few: the dates of a few years of contracts and a handful
+# of month counts (the funding years, the schedule's months). Bounded for a long-lived process.
+MONTHS_CACHE_SIZE = 1 << 16
 
 
+@lru_cache(maxsize=MONTHS_CACHE_SIZE)
 def add_months(d: date, n: int) -> date:
     """``d`` moved by ``n`` calendar months (n may be negative), overflowing to the 1st."""
-    months = d.year * 12 + (d.month - 1) + n
-    year, month = divmod(months, 12)
+    year, month = divmod(d.year * 12 + d.month - 1 + n, 12)
     month += 1
-    if d.day <= calendar.monthrange(year, month)[1]:
-        return date(year, month, d.day)
+    day = d.day
+    if day <= 28 or day <= _days_in_month(year, month):   # every month has a 28th: no look-up
+        return date(year, month, day)
     return date(year + (month == 12), month % 12 + 1, 1)
+
+
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    """``calendar.monthrange(year, month)[1]`` without its weekday."""
+    return 29 if month == 2 and calendar.isleap(year) else _DAYS_IN_MONTH[month - 1]
 
 
 def months_started(start: date, end: date) -> int:

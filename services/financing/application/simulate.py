@@ -15,8 +15,7 @@ def simulate(request: SimulationIn, today: date, stored: Referential | None = No
         referential = request.referential.to_domain(seed_values())
     else:
         referential = stored or Referential(seed_values=dict(seed_values()))
-    events = [e.model_dump() for e in request.events]
-    return compute(events, referential, request.as_of or today).as_dict()
+    return compute([e.as_event() for e in request.events], referential, request.as_of or today).as_dict()
 
 
 async def quote(uow: FinancingUnitOfWork, request: SimulationIn, today: date) -> dict:

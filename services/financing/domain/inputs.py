@@ -41,8 +41,14 @@ class SimEvent(BaseModel):
         if not self.subject and not self.data.get("contract_id"):
             raise ValueError("an event names its contract: subject or data.contract_id")
         if self.type in _REQUIRED:
-            reader_model(self.type, _REQUIRED[self.type]).model_validate(read_data(self.model_dump()))
+            reader_model(self.type, _REQUIRED[self.type]).model_validate(read_data(self.as_event()))
         return self
+
+    def as_event(self) -> dict[str, Any]:
+        """The event as the computation reads it (``model_dump()``'s keys), its data passed
+        through rather than copied: nothing downstream writes to it."""
+        return {"type": self.type, "subject": self.subject, "data": self.data, "id": self.id,
+                "time": self.time, "dataschema": self.dataschema}
 
 
 class NpecIn(BaseModel):

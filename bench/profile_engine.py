@@ -1,0 +1,88 @@
+"""Time and profile the pure funding computation (issue 18), without a database.
+
+    .venv/bin/python -m bench.profile_engine [--paths 10000] [--contracts 100000] [--profile parse|compute|rebuild]
+        [--dump FILE]
+
+(a) the simulation: parse/validate a SimulationIn of ``--paths`` generated contract paths, built as
+bench/parcours_stages.simulation_request does, then compute it (simulate());
+(b) the rebuild's use: compute() once per apprentice path of a ``--contracts`` history.
+``--dump`` writes the simulation's answer (JSON) for a byte-for-byte comparison between versions."""
+from __future__ import annotations
+
+import cProfile
+import json
+import pstats
+import time
+from collections import defaultdict
+from datetime import date
+
+import typer
+
+from kernel.reference.tables import seed_values
+from operations.history_generator import generate
+from services.financing.application.simulate import simulate
+from services.financing.domain.engine import compute
+from services.financing.domain.inputs import parse_simulation
+from services.financing.domain.npec import Referential
+
+TODAY = date(2026, 6, 30)
+CLOCK = time.process_time   # CPU seconds of this process: steady on a shared, loaded machine
+
+
+def simulation_request(paths: int, seed: int) -> dict:
+    """bench/parcours_stages.simulation_request over bench/run.py's generator call."""
+    events = [{"type": t, "subject": s, "data": d}
+              for a in generate(paths, seed) for s, _, evs in a.streams for t, d in evs]
+    return {"events": events, "as_of": TODAY.isoformat()}
+
+
+def history_paths(contracts: int, seed: int) -> list[list[dict]]:
+    """The events of each apprentice path, as the projection reads them (funding_reads.path_events)."""
+    by_path: dict[str, list[dict]] = defaultdict(list)
+    for a in generate(contracts, seed):
+        for s, _, evs in a.streams:
+            by_path[a.partition_key].extend({"type": t, "subject": s, "data": d} for t, d in evs)
+    return list(by_path.values())
+
+
+def _profiled(enabled: bool, fn):
+    if not enabled:
+        return fn()
+    prof = cProfile.Profile()
+    result = prof.runcall(fn)
+    pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+    return result
+
+
+def main(paths: int = 10_000, contracts: int = 0, seed: int = 9, profile: str = "", dump: str = "",
+         repeat: int = 3):
+    request = simulation_request(paths, seed)
+    raw = json.dumps(request)
+    print(f"simulation: {paths:,} paths, {len(request['events']):,} events")
+    best_parse = best_compute = float("inf")
+    for i in range(repeat):
+        started = CLOCK()
+        parsed = _profiled(i == 0 and profile == "parse", lambda: parse_simulation(json.loads(raw)))
+        parsed_at = CLOCK()
+        result = _profiled(i == 0 and profile == "compute", lambda: simulate(parsed, TODAY))
+        done = CLOCK()
+        best_parse, best_compute = min(best_parse, parsed_at - started), min(best_compute, done - parsed_at)
+    print(f"  parse+validate {best_parse:.3f} s, compute {best_compute:.3f} s, "
+          f"total {best_parse + best_compute:.3f} s (CPU, best of {repeat})")
+    if dump:
+        with open(dump, "w") as f:
+            json.dump(result, f, sort_keys=False)
+        print(f"  answer written to {dump}")
+    if contracts:
+        by_path = history_paths(contracts, seed)
+        referential = Referential(seed_values=dict(seed_values()))
+        events = sum(len(p) for p in by_path)
+        started = CLOCK()
+        _profiled(profile == "rebuild", lambda: [compute(p, referential, TODAY) for p in by_path])
+        elapsed = CLOCK() - started
+        print(f"rebuild's use: {len(by_path):,} paths, {events:,} events: {elapsed:.3f} s CPU, "
+              f"{elapsed / len(by_path) * 1e6:.1f} µs a path, {elapsed / events * 1e6:.1f} µs an event")
+
+
+if __name__ == "__main__":
+    typer.run(main)
