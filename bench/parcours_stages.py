@@ -71,26 +71,31 @@ async def relay(settings: Settings, batch: int = 5000) -> tuple[int, float]:
         await engine.dispose()
 
 
-async def rebuild_financing(settings: Settings, source: str, batch: int = 5000) -> tuple[int, float, float | None]:
-    """`parcours ops rebuild financing --source kafka|feed` (the rebuild, not the swap)."""
+async def rebuild_financing(settings: Settings, source: str, batch: int = 5000,
+                            workers: int = 1) -> tuple[int, float, float | None]:
+    """`parcours ops rebuild financing --source kafka|feed --workers N` (the rebuild, not the swap)."""
     engine = make_engine(settings, pool_size=2)
     target = rebuild.target_schema(FINANCING)
     try:
         async with engine.begin() as conn:
             await conn.execute(text(f"DROP SCHEMA IF EXISTS {target} CASCADE"))
         resume = await rebuild.prepare(engine, FINANCING, target, source)
+        stats: dict = {}
         with peak_memory() as peak:
             started = time.perf_counter()
             if source == "kafka":
-                n = await rebuild.from_kafka(engine, FINANCING, target, settings, resume, lambda *_: None, batch=batch)
+                n = await rebuild.from_kafka(engine, FINANCING, target, settings, resume, lambda *_: None, batch=batch,
+                                             workers=workers, stats=stats)
             else:
-                n = await rebuild.from_feed(engine, FINANCING, target, resume, lambda *_: None, batch=batch)
+                n = await rebuild.from_feed(engine, FINANCING, target, resume, lambda *_: None, batch=batch,
+                                            workers=workers, stats=stats)
             elapsed = time.perf_counter() - started
         async with engine.connect() as conn:
             lines = await conn.scalar(text(f"SELECT count(*) FROM {target}.lines"))
         if not lines:
             raise RuntimeError("the rebuild computed no funding line")
-        return n, elapsed, peak["mib"]
+        # peak of the whole rebuild: this process, and its path workers (--workers > 1) each at its peak
+        return n, elapsed, (peak["mib"] or 0) + (stats.get("workers_peak_mib") or 0)
     finally:
         await engine.dispose()
 

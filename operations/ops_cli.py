@@ -85,7 +85,8 @@ def _spec(name: str):
     return SPECS[name]
 
 
-async def _run_rebuild(engine, spec, target: str, source: str, until=None, batch: int = 5000) -> tuple[int, int]:
+async def _run_rebuild(engine, spec, target: str, source: str, until=None, batch: int = 5000,
+                       workers: int = 1) -> tuple[int, int]:
     """The projection from its source, then the rows folded from the service's own money events
     (from its store, whatever the source): (events, money events) applied."""
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn)
@@ -107,10 +108,13 @@ async def _run_rebuild(engine, spec, target: str, source: str, until=None, batch
                 bar.update(task, rate=f"{speed:,.0f}" if speed else "-")
             return progress
         progress = tracker(f"{spec.name} from {source}")
+        paths = tracker(f"{spec.name} paths computed ({workers} process{'es' if workers > 1 else ''})") \
+            if spec.make_bulk else None
         if source == "kafka":
-            done = await from_kafka(engine, spec, target, get_settings(), resume, progress, until=until, batch=batch)
+            done = await from_kafka(engine, spec, target, get_settings(), resume, progress, until=until, batch=batch,
+                                    workers=workers, paths=paths)
         else:
-            done = await from_feed(engine, spec, target, resume, progress, batch=batch)
+            done = await from_feed(engine, spec, target, resume, progress, batch=batch, workers=workers, paths=paths)
         money = 0
         if spec.ledger:
             money = await from_ledger(engine, spec, target, tracker(f"{spec.name} money events from its store"),
@@ -122,7 +126,8 @@ async def _run_rebuild(engine, spec, target: str, source: str, until=None, batch
 def rebuild_cmd(projection: str = typer.Argument(..., help="financing or quality"),
                 source: str = typer.Option("kafka", help="kafka (offset 0 of its topics) or feed (the owning store)"),
                 swap: bool = typer.Option(False, help="make the rebuilt tables live (old ones kept until drop-previous)"),
-                batch: int = typer.Option(5000, min=1, help="events per transaction")):
+                batch: int = typer.Option(5000, min=1, help="events per transaction"),
+                workers: int = typer.Option(1, min=1, max=64, help="processes computing the paths (financing)")):
     """Rebuild a projection into fresh tables while the live ones keep serving (financing: with its
     invoices, payments, regularisations and document numbers, folded from the financing store)."""
     from operations.rebuild import swap as swap_tables
@@ -136,7 +141,7 @@ def rebuild_cmd(projection: str = typer.Argument(..., help="financing or quality
     async def run():
         async with migrated_engine() as engine:
             target = target_schema(spec)
-            done, money = await _run_rebuild(engine, spec, target, source, batch=batch)
+            done, money = await _run_rebuild(engine, spec, target, source, batch=batch, workers=workers)
             swapped = await swap_tables(engine, spec, target) if swap else None
             return done, money, swapped
     done, money, swapped = asyncio.run(run())
@@ -150,7 +155,8 @@ def rebuild_cmd(projection: str = typer.Argument(..., help="financing or quality
 
 @app.command("verify")
 def verify_cmd(projection: str = typer.Argument(..., help="financing or quality"),
-               source: str = typer.Option("kafka", help="kafka (up to the live consumer's offsets) or feed")):
+               source: str = typer.Option("kafka", help="kafka (up to the live consumer's offsets) or feed"),
+               workers: int = typer.Option(1, min=1, max=64, help="processes computing the paths (financing)")):
     """Compare the live projection with a fresh rebuild: row counts and a content hash per table
     (financing: the money loop's invoices, lines, payments, regularisations and document numbers
     too, folded from the financing store), then the differing keys. Exit 1 on any difference."""
@@ -164,7 +170,7 @@ def verify_cmd(projection: str = typer.Argument(..., help="financing or quality"
             async with engine.begin() as conn:
                 await conn.execute(text(f"DROP SCHEMA IF EXISTS {target} CASCADE"))
             until = await live_offsets(engine, spec, get_settings()) if source == "kafka" else None
-            await _run_rebuild(engine, spec, target, source, until=until)
+            await _run_rebuild(engine, spec, target, source, until=until, workers=workers)
             reports = await compare(engine, spec, target)
             async with engine.begin() as conn:
                 await conn.execute(text(f"DROP SCHEMA {target} CASCADE"))

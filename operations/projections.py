@@ -32,6 +32,9 @@ class ProjectionSpec:
     ledger: tuple[str, ...] = ()
     ledger_store: str = ""
     make_ledger: Callable[[], object] | None = None
+    # a rebuild in two phases (services/financing/adapters/bulk_rebuild.py): ``store`` each batch,
+    # then every path computed once; None: each batch through ``make()``'s ``apply``
+    make_bulk: Callable[[], object] | None = None
 
     def projection(self):
         return self.make()
@@ -45,6 +48,11 @@ class ProjectionSpec:
 def _financing():
     from services.financing.adapters.financing_projection import FinancingProjection
     return FinancingProjection(SystemClock())
+
+
+def _financing_bulk():
+    from services.financing.adapters.bulk_rebuild import BulkFinancing
+    return BulkFinancing(SystemClock().today())
 
 
 class BillingLedger:
@@ -153,7 +161,7 @@ FINANCING = ProjectionSpec(
             "billing_invoices": ["invoice_id"], "billing_lines": ["invoice_id", "line_no"],
             "billing_regularisations": ["regularisation_id"]},
     volatile={"contracts": ["updated_at"], "contract_events": ["arrival"]},
-    copied=["npec_rows", "cpne_idcc"], consumer="financing.contracts", make=_financing,
+    copied=["npec_rows", "cpne_idcc"], consumer="financing.contracts", make=_financing, make_bulk=_financing_bulk,
     ledger=("document_numbers", "billing_payments", "billing_invoices", "billing_lines", "billing_regularisations"),
     ledger_store="financing", make_ledger=BillingLedger)
 

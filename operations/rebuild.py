@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
 import random
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -69,12 +71,44 @@ async def prepare(engine: AsyncEngine, spec: ProjectionSpec, target: str, source
 
 async def _apply(engine: AsyncEngine, spec: ProjectionSpec, target: str, projection, events: list[dict],
                  position: dict) -> None:
+    """One batch and the source position, in one transaction: through the projection's bulk store
+    when it has one (phase 1: stored, computed once the log is whole), else its own ``apply``."""
     async with engine.begin() as raw:
-        conn = await raw.execution_options(schema_translate_map={spec.schema: target})
-        if events:
-            await projection.apply(conn, events)
         await raw.execute(text(f"UPDATE {target}._rebuild_progress SET position = CAST(:p AS jsonb)"),
                           {"p": json.dumps(position)})
+        if events and spec.make_bulk is not None:
+            await projection.store((await raw.get_raw_connection()).driver_connection, target, events)
+        elif events:
+            await projection.apply(await raw.execution_options(schema_translate_map={spec.schema: target}), events)
+
+
+def _projection(spec: ProjectionSpec):
+    return spec.make_bulk() if spec.make_bulk is not None else spec.projection()
+
+
+async def compute_paths(engine: AsyncEngine, spec: ProjectionSpec, target: str, projection, workers: int = 1,
+                        progress: Progress | None = None) -> int:
+    """Phase 2 of a bulk rebuild: every path computed once, the work split in ``workers`` shares
+    run by as many processes (one: in this process). Returns the paths computed."""
+    if spec.make_bulk is None:
+        return 0
+    from services.financing.adapters.bulk_rebuild import compute_share, prepare_shares, run_share
+    url = engine.url.render_as_string(hide_password=False)
+    shares = await prepare_shares(url, target, workers)
+    if progress:
+        progress(0, None)
+    if workers == 1:
+        done = sum([await compute_share(url, target, k, 1, projection.today) for k in shares])
+    else:
+        loop = asyncio.get_running_loop()
+        with ProcessPoolExecutor(max_workers=len(shares) or 1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = await asyncio.gather(*(loop.run_in_executor(pool, run_share, url, target, k, workers,
+                                                                  projection.today) for k in shares))
+        done = sum(paths for paths, _ in results)
+        projection.workers_peak_mib = sum(peak for _, peak in results)
+    if progress:
+        progress(done, None)
+    return done
 
 
 class _Crash:
@@ -90,14 +124,16 @@ class _Crash:
 
 async def from_kafka(engine: AsyncEngine, spec: ProjectionSpec, target: str, settings: Settings,
                      resume: dict | None, progress: Progress, until: dict[int, int] | None = None,
-                     batch: int = 5000) -> int:
+                     batch: int = 5000, workers: int = 1, paths: Progress | None = None,
+                     stats: dict | None = None) -> int:
     """Consume the topic from offset 0 (or the stored offsets) up to ``until`` (default: the end
-    offsets when the rebuild started)."""
+    offsets when the rebuild started), then compute the paths (``compute_paths``)."""
     topic = settings.topic(spec.topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                                group_id=None, max_partition_fetch_bytes=8 * 1024 * 1024)
+                                group_id=None, max_partition_fetch_bytes=16 * 1024 * 1024,
+                                fetch_max_bytes=64 * 1024 * 1024)
     await consumer.start()
-    done, crash, projection = 0, _Crash(), spec.projection()
+    done, crash, projection = 0, _Crash(), _projection(spec)
     try:
         parts = [TopicPartition(topic, p) for p in await topic_partitions(settings, topic)]
         consumer.assign(parts)
@@ -124,6 +160,9 @@ async def from_kafka(engine: AsyncEngine, spec: ProjectionSpec, target: str, set
             crash.tick()
     finally:
         await consumer.stop()
+    await compute_paths(engine, spec, target, projection, workers, paths)
+    if stats is not None:   # what a benchmark reports beside the rate
+        stats["workers_peak_mib"] = getattr(projection, "workers_peak_mib", None)
     await _complete(engine, target)
     return done
 
@@ -143,15 +182,17 @@ async def topic_partitions(settings: Settings, topic: str) -> list[int]:
 
 
 async def from_feed(engine: AsyncEngine, spec: ProjectionSpec, target: str, resume: dict | None,
-                    progress: Progress, source: str = "/parcours/contracts", batch: int = 5000) -> int:
-    """Read the owning service's log in commit order (gap-free) from the start or the stored cursor."""
+                    progress: Progress, source: str = "/parcours/contracts", batch: int = 5000,
+                    workers: int = 1, paths: Progress | None = None, stats: dict | None = None) -> int:
+    """Read the owning service's log in commit order (gap-free) from the start or the stored
+    cursor, then compute the paths (``compute_paths``)."""
     store = EventStore(spec.feed_store)
     cursor = Cursor(int(resume["tx"]), int(resume["pos"])) if resume else Cursor()
     async with engine.connect() as conn:
         total = await conn.scalar(text(f"SELECT count(*) FROM {spec.feed_store}.events WHERE global_position > :p"),
                                   {"p": cursor.global_position})
     progress(0, total)
-    done, crash, projection = 0, _Crash(), spec.projection()
+    done, crash, projection = 0, _Crash(), _projection(spec)
 
     async def read(after: Cursor):
         async with engine.connect() as conn:
@@ -177,6 +218,9 @@ async def from_feed(engine: AsyncEngine, spec: ProjectionSpec, target: str, resu
             upcoming.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await upcoming
+    await compute_paths(engine, spec, target, projection, workers, paths)
+    if stats is not None:   # what a benchmark reports beside the rate
+        stats["workers_peak_mib"] = getattr(projection, "workers_peak_mib", None)
     await _complete(engine, target)
     return done
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
+import orjson
+
 from shared.eventstore.model import RecordedEvent
 
 SPEC_VERSION = "1.0"
@@ -58,7 +60,7 @@ class InvalidEnvelope(ValueError):
 def decode(raw: bytes) -> dict[str, Any]:
     """Parse a structured-mode record value; raises InvalidEnvelope when it is not one."""
     try:
-        ce = json.loads(raw)
+        ce = orjson.loads(raw)
     except (TypeError, ValueError) as exc:
         raise InvalidEnvelope(f"not JSON: {exc}") from None
     if not isinstance(ce, dict):

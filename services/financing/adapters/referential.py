@@ -1,7 +1,7 @@
 """The stored NPEC referential (France compétences) and the valeurs d'amorçage."""
 from __future__ import annotations
 
-from typing import Collection
+from typing import Collection, Iterable, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -19,11 +19,16 @@ async def load_referential(conn: AsyncConnection, rncps: Collection[str] | None 
                npec_rows.c.file_date)
     if rncps is not None:
         q = q.where(npec_rows.c.rncp.in_(list(rncps)))
-    rows = [NpecRow(r.rncp, r.cpne, r.npec, r.applicable_from, r.file_date) for r in await conn.execute(q)]
+    return referential_of(await conn.execute(q), await conn.execute(select(cpne_idcc.c.cpne, cpne_idcc.c.idcc)))
+
+
+def referential_of(rows: Iterable[Sequence], links: Iterable[Sequence]) -> Referential:
+    """The referential from its rows as read: (rncp, cpne, npec, applicable_from, file_date) and
+    (cpne, idcc) links."""
     by_idcc: dict[str, set[str]] = {}
-    for link in await conn.execute(select(cpne_idcc.c.cpne, cpne_idcc.c.idcc)):
-        by_idcc.setdefault(link.idcc, set()).add(link.cpne)
-    return Referential(rows, by_idcc, {}, dict(seed_values()))
+    for cpne, idcc in links:
+        by_idcc.setdefault(idcc, set()).add(cpne)
+    return Referential([NpecRow(*r) for r in rows], by_idcc, {}, dict(seed_values()))
 
 
 class SqlReferentialStore:

@@ -2,11 +2,13 @@
 
 It keeps the contract events received (the inputs of time travel), refreshes the contract
 summaries, then recomputes the funding of every apprentice path the batch touched, all in one
-unit of work whatever the batch's size."""
+unit of work whatever the batch's size. ``received`` and ``summaries`` are the pure halves the
+ops rebuild shares (operations/rebuild.py stores a whole log first, then computes each path once)."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, Iterable
 
 from contract_events.catalogue import STATUS_AFTER
 from contract_events.upcasting import upcast_cloudevent
@@ -37,29 +39,55 @@ def signed_summary(contract_id: str, data: dict[str, Any], version: int) -> Cont
                            months_started(start, end), "signed", version)
 
 
-async def apply_contract_events(uow: FinancingUnitOfWork, events: list[dict[str, Any]], today: date) -> None:
-    stored, touched = [], set()
-    signed: dict[str, ContractSummary] = {}
-    statuses: dict[str, tuple[str, int]] = {}
+def received(events: Iterable[dict[str, Any]]) -> list[PathEvent]:
+    """The contract events of a batch of CloudEvents as the projection keeps them (at the current
+    version, keyed by apprentice); other types are not the projection's."""
+    stored = []
     for ce in events:
         if not ce["type"].startswith("contract."):
             continue
         ce = upcast_cloudevent(ce)   # kept and read at the current version
-        apprentice = apprentice_key(ce)
-        touched.add(apprentice)
-        version = int(ce.get("sequence") or 0)
-        stored.append(PathEvent(ce["id"], apprentice, ce["subject"], version, ce["type"], ce.get("data") or {},
-                                _recorded_at(ce)))
-        if ce["type"] == "contract.signed":
+        stored.append(PathEvent(ce["id"], apprentice_key(ce), ce["subject"], int(ce.get("sequence") or 0),
+                                ce["type"], ce.get("data") or {}, _recorded_at(ce)))
+    return stored
+
+
+@dataclass
+class Summaries:
+    """What a run of events does to the contract summaries: signatures (upserted whole) and the
+    latest status of each contract with its version (kept only over an older version)."""
+    signed: dict[str, ContractSummary] = field(default_factory=dict)
+    statuses: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def settled(self) -> list[ContractSummary]:
+        """The summaries once the statuses are applied (a path's whole log: nothing stored before)."""
+        out = []
+        for contract_id, summary in self.signed.items():
+            status = self.statuses.get(contract_id)
+            out.append(replace(summary, status=status[0], version=status[1])
+                       if status and status[1] > summary.version else summary)
+        return out
+
+
+def summaries(stored: Iterable[PathEvent]) -> Summaries:
+    out = Summaries()
+    for e in stored:
+        if e.type == "contract.signed":
             # the stream is the contract: keyed like the stored events, whatever data.contract_id says
-            signed[ce["subject"]] = signed_summary(ce["subject"], ce["data"], version)
-        elif ce["type"] in STATUS_AFTER:
-            statuses[ce["subject"]] = (STATUS_AFTER[ce["type"]], version)
+            out.signed[e.contract_id] = signed_summary(e.contract_id, e.data, e.sequence)
+        elif e.type in STATUS_AFTER:
+            out.statuses[e.contract_id] = (STATUS_AFTER[e.type], e.sequence)
+    return out
+
+
+async def apply_contract_events(uow: FinancingUnitOfWork, events: list[dict[str, Any]], today: date) -> None:
+    stored = received(events)
     if not stored:
         return
+    changed = summaries(stored)
     async with uow:
         await uow.projection.add_events(stored)
-        await uow.projection.save_signed(list(signed.values()))
-        await uow.projection.set_statuses(statuses)
-        await recompute(uow, touched, today)
+        await uow.projection.save_signed(list(changed.signed.values()))
+        await uow.projection.set_statuses(changed.statuses)
+        await recompute(uow, {e.apprentice_id for e in stored}, today)
         await uow.commit()

@@ -1,0 +1,188 @@
+"""The financing projection rebuilt in bulk (``parcours ops rebuild financing``), in two phases.
+
+1. **Store**: each batch of the source's CloudEvents is kept as the live projection keeps them
+   (``received``: at the current version, keyed by apprentice) with one binary ``COPY`` into the
+   rebuild's ``contract_events``; nothing is computed yet.
+2. **Compute**: once the whole log is stored, every apprentice path is computed once (not once
+   per batch that touched it), from its events read back in arrival order, by shares of the
+   apprentices (``hashtext(apprentice_id)`` modulo the number of shares) that separate processes
+   can take at the same time. A share writes its contract summaries, funding years and advances
+   with ``COPY`` and its progress (the last apprentice done) in the same transaction, so an
+   interrupted share resumes after the last path it committed.
+
+The rows are those the live projection writes (same handler functions: ``received``,
+``summaries``, ``compute_paths``' computation), so ``parcours ops verify`` compares them whole."""
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+from dataclasses import astuple, fields
+from datetime import date
+from typing import Any
+
+import asyncpg
+import orjson
+
+from contract_events.facts import rncp_of
+from services.financing.adapters.financing_tables import advances, contract_events, contracts, lines
+from services.financing.adapters.referential import referential_of
+from services.financing.application.apply_contract_events import received, summaries
+from services.financing.application.funding_paths import funding_years, stored_advances
+from services.financing.application.unit_of_work import ContractSummary, FundingYear, PathEvent, StoredAdvance
+from services.financing.domain.engine import compute
+
+PATHS_PER_CHUNK = 2000          # apprentice paths computed and written per transaction
+CRASH_ENV = "PARCOURS_REBUILD_CRASH_AFTER_PATH_CHUNKS"   # fault injection for the interruption test
+_EVENT_COLUMNS = ("event_id", "apprentice_id", "contract_id", "sequence", "type", "data", "recorded_at")
+COMPUTED = (contracts.name, lines.name, advances.name)   # the tables phase 2 writes
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def _columns(kind) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
+
+
+class BulkFinancing:
+    """Phase 1 for one process: the event ids already stored are kept in memory, so an event the
+    source holds twice (a relay's republication) is stored once, as the live ``ON CONFLICT DO
+    NOTHING`` does."""
+
+    def __init__(self, today: date):
+        self.today = today
+        self.seen: set[str] | None = None
+        self.workers_peak_mib: float | None = None   # the path workers' peak memories summed (--workers > 1)
+
+    async def store(self, apg: asyncpg.Connection, schema: str, events: list[dict[str, Any]]) -> None:
+        """Phase 1: one batch of CloudEvents, on ``apg``'s transaction."""
+        if self.seen is None:
+            self.seen = {r[0] for r in await apg.fetch(f"SELECT event_id::text FROM {schema}.contract_events")}
+        rows = []
+        for e in received(events):
+            if e.event_id not in self.seen:
+                self.seen.add(e.event_id)
+                rows.append((e.event_id, e.apprentice_id, e.contract_id, e.sequence, e.type,
+                             orjson.dumps(e.data).decode(), e.recorded_at))
+        if rows:
+            await apg.copy_records_to_table(contract_events.name, schema_name=schema, columns=_EVENT_COLUMNS,
+                                            records=rows)
+
+
+def paths_rows(events: list[PathEvent], referential, today: date
+               ) -> tuple[list[ContractSummary], list[FundingYear], list[StoredAdvance]]:
+    """The summaries, funding years and advances of whole apprentice paths (their events in arrival
+    order), as the live projection stores them once it has consumed the same events."""
+    result = compute([{"type": e.type, "subject": e.contract_id, "data": e.data} for e in events], referential, today)
+    return summaries(events).settled(), funding_years(result), stored_advances(result)
+
+
+async def _prepare_shares(apg: asyncpg.Connection, schema: str, shares: int) -> None:
+    """The shares' progress table; computed rows of another split are dropped (they resume only
+    with the same number of shares)."""
+    await apg.execute(f"CREATE TABLE IF NOT EXISTS {schema}._rebuild_paths (share int PRIMARY KEY, shares int NOT "
+                      "NULL, last_apprentice text, paths int NOT NULL DEFAULT 0, complete boolean NOT NULL DEFAULT false)")
+    other = await apg.fetchval(f"SELECT count(*) FROM {schema}._rebuild_paths WHERE shares <> $1", shares)
+    if other:
+        await apg.execute(f"TRUNCATE {schema}._rebuild_paths, " + ", ".join(f"{schema}.{t}" for t in COMPUTED))
+    await apg.executemany(f"INSERT INTO {schema}._rebuild_paths (share, shares) VALUES ($1, $2) "
+                          "ON CONFLICT (share) DO NOTHING", [(k, shares) for k in range(shares)])
+
+
+async def prepare_shares(database_url: str, schema: str, shares: int) -> list[int]:
+    """Creates the progress rows; returns the shares still to compute."""
+    apg = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        async with apg.transaction():
+            await _prepare_shares(apg, schema, shares)
+        return [r[0] for r in await apg.fetch(f"SELECT share FROM {schema}._rebuild_paths WHERE NOT complete "
+                                              "ORDER BY share")]
+    finally:
+        await apg.close()
+
+
+async def _connect(database_url: str) -> asyncpg.Connection:
+    apg = await asyncpg.connect(asyncpg_dsn(database_url), server_settings={"application_name": "parcours-rebuild"})
+    await apg.set_type_codec("jsonb", schema="pg_catalog", encoder=lambda v: v, decoder=orjson.loads, format="text")
+    return apg
+
+
+async def compute_share(database_url: str, schema: str, share: int, shares: int, today: date,
+                        chunk: int = PATHS_PER_CHUNK) -> int:
+    """Phase 2 for one share: every path of its apprentices, after the last one committed.
+    Returns the paths computed by this call."""
+    reader, writer = await _connect(database_url), await _connect(database_url)
+    crash = int(os.environ.get(CRASH_ENV, "0") or 0)
+    done = 0
+    try:
+        after = await writer.fetchval(f"SELECT last_apprentice FROM {schema}._rebuild_paths WHERE share = $1", share)
+        async with reader.transaction(readonly=True):
+            cursor = reader.cursor(
+                f"SELECT event_id::text, apprentice_id, contract_id, coalesce(sequence, 0), type, data, recorded_at "
+                f"FROM {schema}.contract_events WHERE (hashtext(apprentice_id) & 2147483647) % $1 = $2 "
+                f"AND apprentice_id > $3 ORDER BY apprentice_id, arrival", shares, share, after or "", prefetch=20_000)
+            pending: list[PathEvent] = []
+            paths = 0
+            async for path, rows in _paths(cursor):
+                pending += rows
+                paths += 1
+                if paths == chunk:
+                    await _write(writer, schema, share, pending, path, paths, today)
+                    done += paths
+                    pending, paths = [], 0
+                    if crash and done // chunk == crash:
+                        os._exit(137)
+            if pending:
+                await _write(writer, schema, share, pending, pending[-1].apprentice_id, paths, today)
+                done += paths
+        await writer.execute(f"UPDATE {schema}._rebuild_paths SET complete = true WHERE share = $1", share)
+        return done
+    finally:
+        await reader.close()
+        await writer.close()
+
+
+async def _paths(cursor):
+    """(apprentice, its events) in the cursor's order."""
+    current, events = None, []
+    async for r in cursor:
+        if r[1] != current:
+            if events:
+                yield current, events
+            current, events = r[1], []
+        events.append(PathEvent(*r))
+    if events:
+        yield current, events
+
+
+async def _write(apg: asyncpg.Connection, schema: str, share: int, events: list[PathEvent], last: str,
+                 paths: int, today: date) -> None:
+    async with apg.transaction():
+        referential = await _referential(apg, schema, {r for e in events
+                                                       if (r := rncp_of({"type": e.type, "data": e.data}))})
+        summaries_, years, advances_ = paths_rows(events, referential, today)
+        for table, kind, items in ((contracts.name, ContractSummary, summaries_), (lines.name, FundingYear, years),
+                                   (advances.name, StoredAdvance, advances_)):
+            if items:
+                await apg.copy_records_to_table(table, schema_name=schema, columns=_columns(kind),
+                                                records=[astuple(i) for i in items])
+        await apg.execute(f"UPDATE {schema}._rebuild_paths SET last_apprentice = $2, paths = paths + $3 "
+                          "WHERE share = $1", share, last, paths)
+
+
+async def _referential(apg: asyncpg.Connection, schema: str, rncps: set[str]):
+    """The referential these paths name, from the rebuild's copy (as ``load_referential`` reads it)."""
+    return referential_of(
+        await apg.fetch(f"SELECT rncp, cpne, npec, applicable_from, file_date FROM {schema}.npec_rows "
+                        "WHERE rncp = ANY($1::text[])", list(rncps)),
+        await apg.fetch(f"SELECT cpne, idcc FROM {schema}.cpne_idcc"))
+
+
+def run_share(database_url: str, schema: str, share: int, shares: int, today: date) -> tuple[int, float]:
+    """A share in a process of its own (the entry point of ``--workers``): the paths computed and
+    the process's peak resident memory in MiB."""
+    paths = asyncio.run(compute_share(database_url, schema, share, shares, today))
+    return paths, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
