@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from kernel.collection import collection_paused
 from kernel.reference.tables import seed_values
 from services.financing.application.unit_of_work import FinancingUnitOfWork
 from services.financing.domain.engine import compute
@@ -15,7 +16,8 @@ def simulate(request: SimulationIn, today: date, stored: Referential | None = No
         referential = request.referential.to_domain(seed_values())
     else:
         referential = stored or Referential(seed_values=dict(seed_values()))
-    return compute([e.as_event() for e in request.events], referential, request.as_of or today).as_dict()
+    with collection_paused():   # one large computation, no cycle (kernel.collection)
+        return compute([e.as_event() for e in request.events], referential, request.as_of or today).as_dict()
 
 
 async def quote(uow: FinancingUnitOfWork, request: SimulationIn, today: date) -> dict:

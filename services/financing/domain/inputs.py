@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from contract_events.readers import reader_model
+from kernel.collection import collection_paused
 from contract_events.upcasting import read_data
 from services.financing.domain.npec import NpecRow, Referential
 from shared.types import IsoDate, Line
@@ -89,8 +90,10 @@ class SimulationIn(BaseModel):
 
 
 def parse_simulation(payload: Any) -> SimulationIn:
-    """Raises pydantic's ValidationError with every problem."""
-    return SimulationIn.model_validate(payload)
+    """Raises pydantic's ValidationError with every problem. Tens of thousands of events build
+    millions of objects and no cycle: without the collector walking them (kernel.collection)."""
+    with collection_paused():
+        return SimulationIn.model_validate(payload)
 
 
 __all__ = ["SimulationIn", "parse_simulation", "ValidationError"]
