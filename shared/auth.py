@@ -2,7 +2,6 @@
 with a role (cfa, opco, ops) and an organisation (CFA UAI or SIRET, OPCO code, ops name)."""
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from datetime import datetime, timezone
@@ -10,14 +9,15 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Column, DateTime, MetaData, Table, Text, func, select, update
+from sqlalchemy import Column, DateTime, MetaData, Table, Text, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.access import ROLES, Principal, require_role  # noqa: F401 (the API's names for them)
+from shared.api.key_lookups import PREFIX, Verdict, key_hash, key_id_of
 from shared.api.problems import Problem
+from shared.api.ratelimit import RateLimiter
 
 Role = Literal["cfa", "opco", "ops"]
-PREFIX = "prc_"
 _md = MetaData(schema="auth")
 api_keys = Table("api_keys", _md,
                  Column("key_id", Text, primary_key=True),
@@ -30,8 +30,8 @@ api_keys = Table("api_keys", _md,
 
 
 
-def _hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
+_hash = key_hash
+_BY_ID = text("SELECT key_hash, role, org, revoked_at FROM auth.api_keys WHERE key_id = :key_id")
 
 
 async def create_key(conn: AsyncConnection, role: str, org: str, label: str | None = None) -> tuple[str, str]:
@@ -59,11 +59,10 @@ async def list_keys(conn: AsyncConnection):
 
 
 async def authenticate(conn: AsyncConnection, raw: str) -> Principal | None:
-    if not raw.startswith(PREFIX) or len(raw) < len(PREFIX) + 14 or len(raw) > 200:
+    key_id = key_id_of(raw)
+    if key_id is None:
         return None
-    key_id = raw[len(PREFIX):len(PREFIX) + 12]
-    row = (await conn.execute(select(api_keys.c.key_hash, api_keys.c.role, api_keys.c.org, api_keys.c.revoked_at)
-                              .where(api_keys.c.key_id == key_id))).first()
+    row = (await conn.execute(_BY_ID, {"key_id": key_id})).first()
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, _hash(raw)):
         return None
     return Principal(key_id, row.role, row.org)
@@ -78,18 +77,28 @@ def _unauthorized(detail: str) -> Problem:
 
 async def current_principal(request: Request,
                             creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+    """The key's principal, read after the request arrived (a revoked key answers 401 at once):
+    in the batch of the process's key lookups (shared/api/key_lookups.py), or through the pool
+    while their connection is down."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise _unauthorized("An API key is required: Authorization: Bearer <key>.")
-    async with request.app.state.engine.connect() as conn:
-        principal = await authenticate(conn, creds.credentials)
+    state = request.app.state
+    lookups = getattr(state, "key_lookups", None)
+    verdict = await lookups.check(creds.credentials) if lookups is not None else None
+    if verdict is None:
+        async with state.engine.connect() as conn:
+            verdict = Verdict(await authenticate(conn, creds.credentials))
+    principal = verdict.principal
     if principal is None:
         raise _unauthorized("The API key is unknown or revoked.")
-    limiter = getattr(request.app.state, "rate_limiter", None)
-    wait = limiter.acquire(principal.key_id) if limiter else 0.0
+    limiter = getattr(state, "rate_limiter", None)
+    wait = verdict.wait
+    if not wait and limiter is not None and not (lookups is not None and lookups.shared_limit and lookups.connected):
+        wait = limiter.acquire(principal.key_id)
     if wait:
         raise Problem(429, "too-many-requests", "Too many requests",
                       "This key's request rate is over its limit; retry after the delay given.",
-                      headers={"Retry-After": limiter.retry_after(wait)})
+                      headers={"Retry-After": RateLimiter.retry_after(wait)})
     request.state.principal = principal
     return principal
 

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 50_000_000
     rate_limit_per_second: float = 200.0
     rate_limit_burst: int = 400
+    # uvicorn worker processes per service (deploy/stack.sh); past one, the rate limit's buckets
+    # live in PostgreSQL (auth.rate_buckets), shared by the workers.
+    http_workers: int = 1
     # Webhooks (docs/webhooks.md): hosts allowed over http and on internal addresses (comma-separated;
     # `make run` and the tests allow loopback), each attempt's timeout and answer read limit.
     webhook_allowed_hosts: str = ""

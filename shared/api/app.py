@@ -12,9 +12,11 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from shared.api.domain_errors import install_domain_error_handler
 from shared.api.edge import Edge
+from shared.api.key_lookups import KeyLookups, SharedLimit
 from shared.api.problems import ERROR_RESPONSES, Problem, install_problem_handlers
 from shared.api.ratelimit import RateLimiter
 from shared.db import make_engine
@@ -40,10 +42,12 @@ def build_app(service: str, settings: Settings, routers: list[APIRouter], *,
         for hook in on_startup:
             await hook(app)
         stop = asyncio.Event()
-        tasks = []
+        lookups = app.state.key_lookups = key_lookups(service, settings)
+        tasks = [asyncio.create_task(lookups.run(stop), name="key_lookups")]
         if settings.run_workers:
-            tasks = [asyncio.create_task(_supervise(w, app, stop), name=getattr(w, "__name__", "worker"))
-                     for w in workers]
+            tasks += [asyncio.create_task(_supervise(w, app, stop), name=getattr(w, "__name__", "worker"))
+                      for w in workers]
+        await lookups.opened(timeout=5.0)
         app.state.stop = stop
         log.info("service.started", service=service)
         try:
@@ -101,6 +105,14 @@ def build_app(service: str, settings: Settings, routers: list[APIRouter], *,
     for r in routers:
         app.include_router(r, responses=ERROR_RESPONSES, dependencies=[Depends(reject_unknown_query)])
     return app
+
+
+def key_lookups(service: str, settings: Settings) -> KeyLookups:
+    """The process's key lookups; with several HTTP workers they also spend the shared rate buckets."""
+    shared = SharedLimit(service, settings.rate_limit_per_second, settings.rate_limit_burst) \
+        if settings.http_workers > 1 else None
+    dsn = make_url(settings.database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return KeyLookups(dsn, shared_limit=shared, timeout=settings.statement_timeout_ms / 1000)
 
 
 async def reject_unknown_query(request: Request) -> None:

@@ -1,5 +1,6 @@
 """What every service's routes depend on: its unit of work (a plain one for commands, a snapshot
-for answers read in several statements) and the app's clock (a fixed one in tests)."""
+for answers read in several statements) and the app's clock (a fixed one in tests). They are
+``async def``: FastAPI runs a plain ``def`` dependency in its thread pool, a thread hop per call."""
 from __future__ import annotations
 
 from datetime import date
@@ -12,7 +13,7 @@ class Clock(Protocol):
     def today(self) -> date: ...
 
 
-def _clock(request: Request) -> Clock:
+async def _clock(request: Request) -> Clock:
     return request.app.state.clock
 
 
@@ -22,10 +23,10 @@ CurrentClock = Annotated[Clock, Depends(_clock)]
 def units_of_work(unit: type) -> tuple[Any, Any]:
     """The ``Annotated`` dependencies giving a route ``unit(engine)`` and ``unit(engine,
     snapshot=True)`` over the app's engine."""
-    def plain(request: Request):
+    async def plain(request: Request):
         return unit(request.app.state.engine)
 
-    def snapshot(request: Request):
+    async def snapshot(request: Request):
         return unit(request.app.state.engine, snapshot=True)
 
     return Annotated[unit, Depends(plain)], Annotated[unit, Depends(snapshot)]

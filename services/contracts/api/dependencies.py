@@ -10,7 +10,7 @@ from services.contracts.adapters.sql_unit_of_work import SqlUnitOfWork
 from shared.api.dependencies import units_of_work
 
 
-def _relay_waker(request: Request) -> Callable[[], None]:
+async def _relay_waker(request: Request) -> Callable[[], None]:
     def wake() -> None:
         relay = getattr(request.app.state, "relay", None)   # absent until the relay has started
         if relay is not None:
