@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
 
 from services.financing.domain import policy as p
 from services.financing.domain.amounts import Line, cents
@@ -11,15 +12,30 @@ from services.financing.domain.spans import Span
 from kernel.months import add_months, months_started
 
 
+@cache
+def _rule(due: str) -> tuple[str, int | None]:
+    """A plan's due rule read once: ("month:N", N) for "month:N", (rule, None) otherwise."""
+    return (due, int(due.split(":")[1])) if due.startswith("month:") else (due, None)
+
+
+def _invoice_due(line: Line, c: ContractFacts) -> date:
+    """30 days after the funding year's invoice: its first day, or the deposit if later in year 1."""
+    base = line.period_start
+    if line.funding_year == 1 and c.deposited_on and c.deposited_on > base:
+        base = c.deposited_on
+    return base + _INVOICE_PAYMENT
+
+
+_INVOICE_PAYMENT = timedelta(days=p.INVOICE_PAYMENT_DAYS)
+
+
 def _due(rule: str, line: Line, c: ContractFacts, span: Span, next_invoice: date | None) -> tuple[date, date | None]:
     """(due date, latest date it can still be claimed)."""
+    rule, months = _rule(rule)
     if rule == "invoice":
-        base = line.period_start
-        if line.funding_year == 1 and c.deposited_on and c.deposited_on > base:
-            base = c.deposited_on
-        return base + timedelta(days=p.INVOICE_PAYMENT_DAYS), None
-    if rule.startswith("month:"):
-        return add_months(line.period_start, int(rule.split(":")[1])), None
+        return _invoice_due(line, c), None
+    if months is not None:
+        return add_months(line.period_start, months), None
     if rule == "end":
         return span.end, None
     if next_invoice is not None:  # attestation: with next year's first advance
@@ -33,7 +49,7 @@ def advances(lines: list[Line], c: ContractFacts, span: Span, today: date) -> li
         return []
     short = funded[0].regime == "R2019" and months_started(span.start, span.end) < p.SHORT_SCHEDULE_MONTHS
     plan = p.SCHEDULES["R2019_short" if short else funded[0].regime]
-    invoice_dates = [_due("invoice", l, c, span, None)[0] for l in funded]
+    invoice_dates = [_invoice_due(l, c) for l in funded]
     out = []
     for i, line in enumerate(funded):
         nxt = invoice_dates[i + 1] if i + 1 < len(funded) else None

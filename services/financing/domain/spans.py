@@ -94,13 +94,14 @@ def handover(spans: list[Span]) -> list[dict]:
             until = ordered[i + 1].start - DAY
         if until < s.start:
             continue
-        reason = {"successor_signature": "rehired after a rupture: the new OPCO funds from the signature",
-                  "pre_contract_training": "training started before the contract "
-                                           f"(at most {PRE_CONTRACT_MONTHS} months)",
-                  "contract_start": "contract start"}[s.start_reason]
         out.append({"opco": s.opco, "contract_id": s.contract_id, "from": s.start.isoformat(),
-                    "to": until.isoformat(), "reason": reason, "status": s.status})
+                    "to": until.isoformat(), "reason": HANDOVER_REASONS[s.start_reason], "status": s.status})
     return out
+
+
+HANDOVER_REASONS = {"successor_signature": "rehired after a rupture: the new OPCO funds from the signature",
+                    "pre_contract_training": f"training started before the contract (at most {PRE_CONTRACT_MONTHS} months)",
+                    "contract_start": "contract start"}
 
 
 def responsible_on(spans: list[Span], day: date) -> Span | None:
