@@ -86,14 +86,15 @@ def _spec(name: str):
 
 
 async def _run_rebuild(engine, spec, target: str, source: str, until=None, batch: int = 5000,
-                       workers: int = 1) -> tuple[int, int]:
+                       workers: int = 1, paths_per_transaction: int | None = None) -> tuple[int, int]:
     """The projection from its source, then the rows folded from the service's own money events
     (from its store, whatever the source): (events, money events) applied."""
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn)
 
-    from operations.rebuild import from_feed, from_kafka, from_ledger, prepare
+    from operations.rebuild import PATHS_PER_CHUNK, from_feed, from_kafka, from_ledger, prepare
     from shared.settings import get_settings
 
+    chunk = paths_per_transaction or PATHS_PER_CHUNK
     resume = await prepare(engine, spec, target, source)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rate]} events/s"), TimeRemainingColumn(), transient=False) as bar:
@@ -112,9 +113,10 @@ async def _run_rebuild(engine, spec, target: str, source: str, until=None, batch
             if spec.make_bulk else None
         if source == "kafka":
             done = await from_kafka(engine, spec, target, get_settings(), resume, progress, until=until, batch=batch,
-                                    workers=workers, paths=paths)
+                                    workers=workers, paths=paths, chunk=chunk)
         else:
-            done = await from_feed(engine, spec, target, resume, progress, batch=batch, workers=workers, paths=paths)
+            done = await from_feed(engine, spec, target, resume, progress, batch=batch, workers=workers, paths=paths,
+                                   chunk=chunk)
         money = 0
         if spec.ledger:
             money = await from_ledger(engine, spec, target, tracker(f"{spec.name} money events from its store"),
@@ -127,7 +129,9 @@ def rebuild_cmd(projection: str = typer.Argument(..., help="financing or quality
                 source: str = typer.Option("kafka", help="kafka (offset 0 of its topics) or feed (the owning store)"),
                 swap: bool = typer.Option(False, help="make the rebuilt tables live (old ones kept until drop-previous)"),
                 batch: int = typer.Option(5000, min=1, help="events per transaction"),
-                workers: int = typer.Option(1, min=1, max=64, help="processes computing the paths (financing)")):
+                workers: int = typer.Option(1, min=1, max=64, help="processes computing the paths (financing)"),
+                paths_per_transaction: int = typer.Option(None, min=1, help="apprentice paths computed per "
+                                                                            "transaction (financing; default 2000)")):
     """Rebuild a projection into fresh tables while the live ones keep serving (financing: with its
     invoices, payments, regularisations and document numbers, folded from the financing store)."""
     from operations.rebuild import swap as swap_tables
@@ -141,7 +145,8 @@ def rebuild_cmd(projection: str = typer.Argument(..., help="financing or quality
     async def run():
         async with migrated_engine() as engine:
             target = target_schema(spec)
-            done, money = await _run_rebuild(engine, spec, target, source, batch=batch, workers=workers)
+            done, money = await _run_rebuild(engine, spec, target, source, batch=batch, workers=workers,
+                                             paths_per_transaction=paths_per_transaction)
             swapped = await swap_tables(engine, spec, target) if swap else None
             return done, money, swapped
     done, money, swapped = asyncio.run(run())

@@ -33,6 +33,7 @@ from shared.eventstore.store import EventStore
 from shared.settings import Settings
 
 CRASH_ENV = "PARCOURS_REBUILD_CRASH_AFTER_BATCHES"  # fault injection for the interruption test
+PATHS_PER_CHUNK = 2000   # apprentice paths computed and written per transaction (a bulk rebuild's phase 2)
 Progress = Callable[[int, int | None], None]       # (events done in this batch, total when known)
 
 
@@ -87,7 +88,7 @@ def _projection(spec: ProjectionSpec):
 
 
 async def compute_paths(engine: AsyncEngine, spec: ProjectionSpec, target: str, projection, workers: int = 1,
-                        progress: Progress | None = None) -> int:
+                        progress: Progress | None = None, chunk: int = PATHS_PER_CHUNK) -> int:
     """Phase 2 of a bulk rebuild: every path computed once, the work split in ``workers`` shares
     run by as many processes (one: in this process). Returns the paths computed."""
     if spec.make_bulk is None:
@@ -98,12 +99,12 @@ async def compute_paths(engine: AsyncEngine, spec: ProjectionSpec, target: str, 
     if progress:
         progress(0, None)
     if workers == 1:
-        done = sum([await compute_share(url, target, k, 1, projection.today) for k in shares])
+        done = sum([await compute_share(url, target, k, 1, projection.today, chunk) for k in shares])
     else:
         loop = asyncio.get_running_loop()
         with ProcessPoolExecutor(max_workers=len(shares) or 1, mp_context=multiprocessing.get_context("spawn")) as pool:
             results = await asyncio.gather(*(loop.run_in_executor(pool, run_share, url, target, k, workers,
-                                                                  projection.today) for k in shares))
+                                                                  projection.today, chunk) for k in shares))
         done = sum(paths for paths, _ in results)
         projection.workers_peak_mib = sum(peak for _, peak in results)
     if progress:
@@ -125,7 +126,7 @@ class _Crash:
 async def from_kafka(engine: AsyncEngine, spec: ProjectionSpec, target: str, settings: Settings,
                      resume: dict | None, progress: Progress, until: dict[int, int] | None = None,
                      batch: int = 5000, workers: int = 1, paths: Progress | None = None,
-                     stats: dict | None = None) -> int:
+                     stats: dict | None = None, chunk: int = PATHS_PER_CHUNK) -> int:
     """Consume the topic from offset 0 (or the stored offsets) up to ``until`` (default: the end
     offsets when the rebuild started), then compute the paths (``compute_paths``)."""
     topic = settings.topic(spec.topic)
@@ -160,7 +161,7 @@ async def from_kafka(engine: AsyncEngine, spec: ProjectionSpec, target: str, set
             crash.tick()
     finally:
         await consumer.stop()
-    await compute_paths(engine, spec, target, projection, workers, paths)
+    await compute_paths(engine, spec, target, projection, workers, paths, chunk)
     if stats is not None:   # what a benchmark reports beside the rate
         stats["workers_peak_mib"] = getattr(projection, "workers_peak_mib", None)
     await _complete(engine, target)
@@ -183,7 +184,8 @@ async def topic_partitions(settings: Settings, topic: str) -> list[int]:
 
 async def from_feed(engine: AsyncEngine, spec: ProjectionSpec, target: str, resume: dict | None,
                     progress: Progress, source: str = "/parcours/contracts", batch: int = 5000,
-                    workers: int = 1, paths: Progress | None = None, stats: dict | None = None) -> int:
+                    workers: int = 1, paths: Progress | None = None, stats: dict | None = None,
+                    chunk: int = PATHS_PER_CHUNK) -> int:
     """Read the owning service's log in commit order (gap-free) from the start or the stored
     cursor, then compute the paths (``compute_paths``)."""
     store = EventStore(spec.feed_store)
@@ -218,7 +220,7 @@ async def from_feed(engine: AsyncEngine, spec: ProjectionSpec, target: str, resu
             upcoming.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await upcoming
-    await compute_paths(engine, spec, target, projection, workers, paths)
+    await compute_paths(engine, spec, target, projection, workers, paths, chunk)
     if stats is not None:   # what a benchmark reports beside the rate
         stats["workers_peak_mib"] = getattr(projection, "workers_peak_mib", None)
     await _complete(engine, target)

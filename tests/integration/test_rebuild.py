@@ -87,6 +87,27 @@ async def test_rebuilds_from_kafka_and_from_the_feed_match_the_live_tables(histo
     assert json.loads(resumed.stdout.strip().splitlines()[-1])["events"] == published - 3 * 700
     assert all(r.equal for r in await compare(engine, FINANCING, "financing_rebuild"))
 
+    # the paths' phase interrupted after its first transaction of 100 paths: resumed after them
+    killed = ops(settings, "rebuild", "financing", "--source", "feed", "--paths-per-transaction", "100",
+                 PARCOURS_REBUILD_CRASH_AFTER_PATH_CHUNKS="1")
+    assert killed.returncode == 137, killed.stderr
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT paths FROM financing_rebuild._rebuild_paths")) == 100
+        apprentices = await conn.scalar(text("SELECT count(DISTINCT apprentice_id) FROM financing.contract_events"))
+    resumed = ops(settings, "rebuild", "financing", "--source", "feed", "--paths-per-transaction", "100")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout.strip().splitlines()[-1])["events"] == 0   # the log was stored whole
+    async with engine.connect() as conn:   # each path computed once over the two runs
+        assert await conn.scalar(text("SELECT sum(paths) FROM financing_rebuild._rebuild_paths")) == apprentices
+    assert all(r.equal for r in await compare(engine, FINANCING, "financing_rebuild"))
+    two = ops(settings, "rebuild", "financing", "--source", "kafka", "--workers", "2")   # two processes, two shares
+    assert two.returncode == 0, two.stderr
+    async with engine.connect() as conn:
+        shares = (await conn.execute(text("SELECT share, paths FROM financing_rebuild._rebuild_paths "
+                                          "ORDER BY share"))).all()
+    assert len(shares) == 2 and all(paths > 0 for _, paths in shares) and sum(p for _, p in shares) == apprentices
+    assert all(r.equal for r in await compare(engine, FINANCING, "financing_rebuild"))
+
     swapped = ops(settings, "rebuild", "financing", "--source", "kafka", "--swap")
     assert swapped.returncode == 0, swapped.stderr
     assert json.loads(swapped.stdout.strip().splitlines()[-1])["swapped"] is True

@@ -32,7 +32,6 @@ from services.financing.application.funding_paths import funding_years, stored_a
 from services.financing.application.unit_of_work import ContractSummary, FundingYear, PathEvent, StoredAdvance
 from services.financing.domain.engine import compute
 
-PATHS_PER_CHUNK = 2000          # apprentice paths computed and written per transaction
 CRASH_ENV = "PARCOURS_REBUILD_CRASH_AFTER_PATH_CHUNKS"   # fault injection for the interruption test
 _EVENT_COLUMNS = ("event_id", "apprentice_id", "contract_id", "sequence", "type", "data", "recorded_at")
 COMPUTED = (contracts.name, lines.name, advances.name)   # the tables phase 2 writes
@@ -109,8 +108,7 @@ async def _connect(database_url: str) -> asyncpg.Connection:
     return apg
 
 
-async def compute_share(database_url: str, schema: str, share: int, shares: int, today: date,
-                        chunk: int = PATHS_PER_CHUNK) -> int:
+async def compute_share(database_url: str, schema: str, share: int, shares: int, today: date, chunk: int) -> int:
     """Phase 2 for one share: every path of its apprentices, after the last one committed.
     Returns the paths computed by this call."""
     reader, writer = await _connect(database_url), await _connect(database_url)
@@ -180,9 +178,9 @@ async def _referential(apg: asyncpg.Connection, schema: str, rncps: set[str]):
         await apg.fetch(f"SELECT cpne, idcc FROM {schema}.cpne_idcc"))
 
 
-def run_share(database_url: str, schema: str, share: int, shares: int, today: date) -> tuple[int, float]:
+def run_share(database_url: str, schema: str, share: int, shares: int, today: date, chunk: int) -> tuple[int, float]:
     """A share in a process of its own (the entry point of ``--workers``): the paths computed and
     the process's peak resident memory in MiB."""
-    paths = asyncio.run(compute_share(database_url, schema, share, shares, today))
+    paths = asyncio.run(compute_share(database_url, schema, share, shares, today, chunk))
     return paths, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
