@@ -46,30 +46,30 @@ def _is_json(column) -> bool:
 _DIALECT = postgresql.dialect()
 
 
-def unnest(table, columns: tuple[str, ...]) -> tuple[str, str]:
-    """``(select_list, from_item)`` reading one array parameter per column (``:c_<name>``): a
-    batch of any size is one short statement, prepared once, instead of a bind per value. JSON
-    columns travel as text and are cast back."""
+def unnest(table, columns: tuple[str, ...], prefix: str = "c_") -> tuple[str, str]:
+    """``(select_list, from_item)`` reading one array parameter per column (``:c_<name>``, or
+    another ``prefix``): a batch of any size is one short statement, prepared once, instead of a
+    bind per value. JSON columns travel as text and are cast back."""
     arrays, select_list = [], []
     for name in columns:
         column = table.c[name]
         sql_type = column.type.compile(dialect=_DIALECT)
         if _is_json(column):
-            arrays.append(f"CAST(:c_{name} AS text[])")
+            arrays.append(f"CAST(:{prefix}{name} AS text[])")
             select_list.append(f"u.{name}::{sql_type}")
         else:
-            arrays.append(f"CAST(:c_{name} AS {sql_type}[])")
+            arrays.append(f"CAST(:{prefix}{name} AS {sql_type}[])")
             select_list.append(f"u.{name}")
     return ", ".join(select_list), f"unnest({', '.join(arrays)}) AS u({', '.join(columns)})"
 
 
-def array_parameters(table, columns, rows: list[dict]) -> dict[str, list]:
+def array_parameters(table, columns, rows: list[dict], prefix: str = "c_") -> dict[str, list]:
     out = {}
     for name in columns:
         values = [r[name] for r in rows]
         if _is_json(table.c[name]):
             values = [None if v is None else json.dumps(v, ensure_ascii=False, separators=(",", ":")) for v in values]
-        out[f"c_{name}"] = values
+        out[f"{prefix}{name}"] = values
     return out
 
 
@@ -87,14 +87,20 @@ async def insert_many(conn, table, rows: list[dict], *, on_conflict_do_nothing: 
 @lru_cache(maxsize=256)
 def _insert_statement(table, name: str, columns: tuple[str, ...], do_nothing: bool, upsert_on: tuple[str, ...]):
     """Built once per table, schema and column set (compiling types is not free per request)."""
-    select_list, source = unnest(table, columns)
+    return text(insert_sql(table, name, columns, do_nothing=do_nothing, upsert_on=upsert_on))
+
+
+def insert_sql(table, name: str, columns: tuple[str, ...], *, do_nothing: bool = False,
+               upsert_on: tuple[str, ...] = (), prefix: str = "c_") -> str:
+    """``insert_many``'s statement, as SQL text (to be a part of a larger statement)."""
+    select_list, source = unnest(table, columns, prefix)
     sql = f"INSERT INTO {name} ({', '.join(columns)}) SELECT {select_list} FROM {source}"
     if upsert_on:
         updated = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in upsert_on)
         sql += f" ON CONFLICT ({', '.join(upsert_on)}) DO UPDATE SET {updated}"
     elif do_nothing:
         sql += " ON CONFLICT DO NOTHING"
-    return text(sql)
+    return sql
 
 
 async def delete_many(conn, table, keys: list[dict]) -> None:
@@ -109,6 +115,11 @@ async def delete_many(conn, table, keys: list[dict]) -> None:
 
 @lru_cache(maxsize=256)
 def _delete_statement(table, name: str, columns: tuple[str, ...]):
-    _, source = unnest(table, columns)
+    return text(delete_sql(table, name, columns))
+
+
+def delete_sql(table, name: str, columns: tuple[str, ...], prefix: str = "c_") -> str:
+    """``delete_many``'s statement, as SQL text."""
+    _, source = unnest(table, columns, prefix)
     matches = " AND ".join(f"t.{c} = u.{c}" for c in columns)
-    return text(f"DELETE FROM {name} t USING {source} WHERE {matches}")
+    return f"DELETE FROM {name} t USING {source} WHERE {matches}"

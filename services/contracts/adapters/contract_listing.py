@@ -18,19 +18,20 @@ from kernel.access import matched_by
 
 c = contracts.c
 COLUMNS = [c[name] for name in ContractView.__dataclass_fields__]
-# A transaction-level advisory lock per apprentice, in a key space of its own (the store's append
-# locks use hashtext('contracts.events')); index contracts_by_apprentice serves the read after it.
-HOLD_APPRENTICE = text("SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext('contracts.apprentices'), "
-                       "hashtext(:apprentice_id))) AS held")
-# The same for masters (R6223-6 counts their live apprentices), in sorted order against deadlocks;
-# index contracts_by_master serves the containment test that follows.
-HOLD_MASTERS = text("SELECT count(*) FROM (SELECT pg_advisory_xact_lock(hashtext('contracts.masters'), hashtext(m)) "
-                    "FROM unnest(CAST(:ids AS text[])) AS m ORDER BY m) AS held")
+_NAMES = ", ".join(ContractView.__dataclass_fields__)
+# Hold the apprentice (a transaction-level advisory lock in a key space of its own; the store's
+# append locks use hashtext('contracts.events')), then read its live contracts: one call to the
+# function of migration contracts_0007, whose read takes a fresh snapshot after the lock (index
+# contracts_by_apprentice serves it).
+LIVE_FOR_APPRENTICE = text(f"SELECT {_NAMES} FROM contracts.live_for_apprentice(:apprentice_id, "
+                           "CAST(:not_live AS text[]))")
+# The same for masters (R6223-6 counts their live apprentices), held in sorted order against
+# deadlocks; index contracts_by_master serves the containment test that follows.
+LIVE_FOR_MASTERS = text("SELECT contract_id, state FROM contracts.live_for_masters(CAST(:ids AS text[]), "
+                        "CAST(:patterns AS jsonb[]), CAST(:not_live AS text[]))")
+NOT_LIVE = list(NOT_LIVE_STATUSES)
 # ContractState.deposit_number in the folded state the read model keeps (not a term of the CERFA)
 DEPOSIT_NUMBER = c.state["deposit_number"].astext
-MASTERS_LIVE = text("SELECT contract_id, state FROM contracts.contracts "
-                    "WHERE (state -> 'terms' -> 'masters') @> ANY(CAST(:patterns AS jsonb[])) "
-                    "AND status <> ALL(CAST(:not_live AS text[])) ORDER BY start_date, contract_id")
 
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
@@ -72,10 +73,8 @@ class SqlContractViews:
         return [ContractView(*row) for row in await self.conn.execute(q)]
 
     async def live_for_apprentice(self, apprentice_id: str) -> list[ContractView]:
-        # the lock first, then a fresh statement: at READ COMMITTED it sees a competitor's commit
-        await self.conn.execute(HOLD_APPRENTICE, {"apprentice_id": apprentice_id})
-        q = select(*COLUMNS).where(c.apprentice_id == apprentice_id, c.status.not_in(NOT_LIVE_STATUSES))
-        return [ContractView(*row) for row in await self.conn.execute(q.order_by(c.start_date, c.contract_id))]
+        rows = await self.conn.execute(LIVE_FOR_APPRENTICE, {"apprentice_id": apprentice_id, "not_live": NOT_LIVE})
+        return [ContractView(*row) for row in rows]
 
     async def live_for_masters(self, master_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         """master id -> the states of the live contracts that name the master; the masters stay
@@ -83,9 +82,8 @@ class SqlContractViews:
         if not master_ids:
             return {}
         ids = sorted(set(master_ids))
-        await self.conn.execute(HOLD_MASTERS, {"ids": ids})
-        rows = await self.conn.execute(MASTERS_LIVE, {"patterns": [json.dumps([{"id": m}]) for m in ids],
-                                                      "not_live": list(NOT_LIVE_STATUSES)})
+        rows = await self.conn.execute(LIVE_FOR_MASTERS, {"ids": ids, "patterns": [json.dumps([{"id": m}]) for m in ids],
+                                                          "not_live": NOT_LIVE})
         out: dict[str, list[dict[str, Any]]] = {m: [] for m in ids}
         for _, state in rows:
             for m in (state["terms"].get("masters") or []):

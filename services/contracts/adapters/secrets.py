@@ -1,11 +1,13 @@
 """The contracts service's own secrets (``contracts.secrets``): the pseudonymisation key, made
-by migration contracts_0006 and read here only."""
+by migration contracts_0006 and read here only. It never changes once made, so each process reads
+it once per database (not once per signature)."""
 from __future__ import annotations
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _KEY = text("SELECT value FROM contracts.secrets WHERE name = 'pseudonym_key'")
+_known: dict[str, bytes] = {}   # database URL -> its key
 
 
 class SqlSecrets:
@@ -13,4 +15,8 @@ class SqlSecrets:
         self.conn = conn
 
     async def pseudonym_key(self) -> bytes:
-        return bytes((await self.conn.execute(_KEY)).scalar_one())
+        database = self.conn.engine.url.render_as_string(hide_password=True)
+        key = _known.get(database)
+        if key is None:
+            key = _known[database] = bytes((await self.conn.execute(_KEY)).scalar_one())
+        return key

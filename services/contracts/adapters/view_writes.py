@@ -2,28 +2,35 @@
 refreshed in the transaction of each append, and by the history import (operations/)."""
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
+from functools import lru_cache
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contracts.adapters.tables import contracts, deadlines
 from services.contracts.application.unit_of_work import ContractView
 from services.contracts.domain.deadlines import deadlines as running_deadlines
 from services.contracts.domain.state import ContractState
-from shared.db import delete_many, insert_many
+from shared.db import array_parameters, delete_sql, insert_sql, table_name
+
+_VIEW_FIELDS = tuple(f.name for f in fields(ContractView))
+_GONE, _LIVE = ("contract_id", "kind"), ("contract_id", "kind", "due_on")
 
 
 def view_row(state: ContractState) -> dict:
-    """The read-model row of one contract."""
-    return asdict(ContractView.of(state))
+    """The read-model row of one contract (the view's fields as they are: it is written, not kept)."""
+    view = ContractView.of(state)
+    return {name: getattr(view, name) for name in _VIEW_FIELDS}
 
 
 async def save_views(conn: AsyncConnection, states: list[ContractState]) -> None:
-    """Refresh the read model and the running deadlines of these contracts (a few multi-row
-    statements whatever their number: one command saves one or two, a bulk import thousands)."""
+    """Refresh the read model and the running deadlines of these contracts: one statement
+    whatever their number (one command saves one or two, a bulk import thousands), its three
+    writes in data-modifying CTEs. They touch different rows (a deadline is either gone or
+    running), so that they see the same snapshot does not matter."""
     if not states:
         return
-    await insert_many(conn, contracts, [view_row(s) for s in states], upsert_on=("contract_id",))
     gone, live = [], []
     for state in states:
         for kind, due_on in running_deadlines(state).items():
@@ -31,5 +38,15 @@ async def save_views(conn: AsyncConnection, states: list[ContractState]) -> None
                 gone.append(dict(contract_id=state.contract_id, kind=kind))
             else:
                 live.append(dict(contract_id=state.contract_id, kind=kind, due_on=due_on))
-    await delete_many(conn, deadlines, gone)
-    await insert_many(conn, deadlines, live, upsert_on=("contract_id", "kind"))
+    params = {**array_parameters(contracts, _VIEW_FIELDS, [view_row(s) for s in states], "v_"),
+              **array_parameters(deadlines, _GONE, gone, "g_"), **array_parameters(deadlines, _LIVE, live, "d_")}
+    await conn.execute(_statement(table_name(conn, contracts), table_name(conn, deadlines)), params)
+
+
+@lru_cache(maxsize=16)
+def _statement(contracts_name: str, deadlines_name: str):
+    """Built once per schema (the rebuild writes the same tables in another one)."""
+    views = insert_sql(contracts, contracts_name, _VIEW_FIELDS, upsert_on=("contract_id",), prefix="v_")
+    ended = delete_sql(deadlines, deadlines_name, _GONE, prefix="g_")
+    running = insert_sql(deadlines, deadlines_name, _LIVE, upsert_on=("contract_id", "kind"), prefix="d_")
+    return text(f"WITH views AS ({views}), ended AS ({ended}) {running}")
