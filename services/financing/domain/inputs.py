@@ -2,6 +2,7 @@
 Each event type's data is checked for the fields the rules read (other fields are kept)."""
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -96,4 +97,12 @@ def parse_simulation(payload: Any) -> SimulationIn:
         return SimulationIn.model_validate(payload)
 
 
-__all__ = ["SimulationIn", "parse_simulation", "ValidationError"]
+def parse_simulation_json(raw: str | bytes) -> SimulationIn:
+    """``parse_simulation(json.loads(raw))`` with the JSON decoded inside the same pause of the
+    collector (the decoded request is most of the objects). Raises json.JSONDecodeError or
+    pydantic's ValidationError."""
+    with collection_paused():
+        return parse_simulation(json.loads(raw))
+
+
+__all__ = ["SimulationIn", "parse_simulation", "parse_simulation_json", "ValidationError"]

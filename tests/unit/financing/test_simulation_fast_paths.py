@@ -1,0 +1,90 @@
+"""The simulation's fast paths (issue 18) answer exactly as before: events passed through instead
+of copied, the collector paused, add_months cached and without calendar.monthrange."""
+import gc
+import json
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given, strategies as st
+from pydantic import ValidationError
+
+from kernel.collection import collection_paused
+from kernel.months import add_months
+from operations.history_generator import generate
+from services.financing.application.simulate import simulate
+from services.financing.domain.engine import compute
+from services.financing.domain.inputs import parse_simulation, parse_simulation_json
+from services.financing.domain.npec import Referential
+from kernel.reference.tables import seed_values
+
+TODAY = date(2026, 6, 30)
+
+
+def request(paths: int, seed: int) -> dict:
+    events = [{"type": t, "subject": s, "data": d} for a in generate(paths, seed) for s, _, evs in a.streams
+              for t, d in evs]
+    return {"events": events, "as_of": TODAY.isoformat()}
+
+
+def test_the_collector_is_resumed_after_the_pause_even_on_an_error():
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        with collection_paused():
+            assert not gc.isenabled()
+            raise RuntimeError("boom")
+    assert gc.isenabled()
+
+
+def test_a_pause_inside_a_pause_or_with_the_collector_off_keeps_it_off():
+    with collection_paused():
+        with collection_paused():
+            pass
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collection_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_an_event_as_computed_is_its_model_dump():
+    parsed = parse_simulation(request(30, 3))
+    assert all(e.as_event() == e.model_dump() for e in parsed.events)
+
+
+def test_simulate_answers_as_compute_over_copies_of_the_events_and_leaves_the_request_alone():
+    parsed = parse_simulation(request(300, 5))
+    before = parsed.model_dump()
+    expected = compute([e.model_dump() for e in parsed.events], Referential(seed_values=dict(seed_values())),
+                       TODAY).as_dict()
+    assert json.dumps(simulate(parsed, TODAY)) == json.dumps(expected)
+    assert parsed.model_dump() == before
+
+
+def test_parse_simulation_json_is_parse_simulation_of_the_decoded_text():
+    body = request(20, 4)
+    raw = json.dumps(body)
+    assert parse_simulation_json(raw) == parse_simulation(body)
+    assert parse_simulation_json(raw.encode()) == parse_simulation(body)
+    body["events"][0]["data"]["contract"]["start_date"] = "2024-13-01"
+    with pytest.raises(ValidationError) as direct:
+        parse_simulation(body)
+    with pytest.raises(ValidationError) as from_text:
+        parse_simulation_json(json.dumps(body))
+    assert from_text.value.errors() == direct.value.errors()
+    with pytest.raises(json.JSONDecodeError):
+        parse_simulation_json("{")
+    assert gc.isenabled()
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2199, 12, 31)), st.integers(-60, 60))
+def test_add_months_is_the_same_day_or_the_first_of_the_next_month(d, n):
+    year, month = divmod(d.year * 12 + d.month - 1 + n, 12)
+    first = date(year, month + 1, 1)
+    following = (first + timedelta(days=31)).replace(day=1)
+    days_in_month = (following - first).days
+    expected = first.replace(day=d.day) if d.day <= days_in_month else following
+    assert add_months(d, n) == expected
