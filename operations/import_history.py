@@ -3,15 +3,28 @@
 Each chunk is one transaction: the rows are copied into a temporary table, events already in
 the store (same id, same stream and version) are left out so a re-run writes nothing twice,
 every stream's first version is checked against the store (optimistic concurrency, as for a
-command), then one INSERT ... SELECT appends them (the hash-chain trigger runs as for any
-append) and the read model and deadlines are refreshed in a few multi-row statements."""
+command), then one INSERT ... SELECT appends them and the read model and deadlines are refreshed
+in a few multi-row statements.
+
+The hash chain is computed for the whole chunk by that INSERT, set-based: a recursive query
+hashes, at its k-th step, the k-th event of every stream of the chunk at once, starting from
+each stream's last stored hash (or the genesis), with the store's own ``event_hash`` over the
+very values inserted (``recorded_at`` is the transaction's ``now()``, as the column's default).
+The statement declares its hashes precomputed (``SET LOCAL parcours.chain_precomputed``), so
+the per-row trigger, which would compute them again one lookup at a time, does not fire for it
+(see shared/eventstore/chain_migration.py for why that opens no hole); `ops verify-chain`
+checks imported events as any other.
+
+The file is read and parsed in a thread, one chunk ahead, while the database works on the
+chunk before."""
 from __future__ import annotations
 
-import json
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -21,8 +34,39 @@ from services.contracts.adapters.contract_streams import store
 from services.contracts.adapters.view_writes import save_views
 from services.contracts.domain.state import ContractState, apply, fold
 from operations.history_file import FileEvent, read
+from shared.eventstore.chain import GENESIS
+from shared.eventstore.chain_migration import PRECOMPUTED
 
 COLUMNS = ["seq", "stream_id", "stream_version", "event_id", "type", "schema_version", "data", "metadata"]
+EVENTS = f"{SCHEMA}.events"
+
+# every event of the chunk with its prev_hash and hash: step k hashes the k-th event of each stream
+# of the chunk, from the hash of the event before it (stored, or hashed at step k-1)
+_INSERT_CHAINED = f"""
+    WITH RECURSIVE chained AS (
+      SELECT s.seq, s.stream_id, s.stream_version, p.prev AS prev_hash,
+             {SCHEMA}.event_hash(p.prev, s.stream_id, s.stream_version, s.event_id, s.type, s.schema_version,
+                                 s.data, s.metadata, now()) AS hash
+        FROM import_stage s
+        JOIN (SELECT f.stream_id, f.first, coalesce(e.hash, '{GENESIS}') AS prev
+                FROM (SELECT stream_id, min(stream_version) AS first FROM import_stage GROUP BY stream_id) f
+                LEFT JOIN {EVENTS} e ON e.stream_id = f.stream_id AND e.stream_version = f.first - 1) p
+          ON s.stream_id = p.stream_id AND s.stream_version = p.first
+      UNION ALL
+      SELECT s.seq, s.stream_id, s.stream_version, c.hash,
+             {SCHEMA}.event_hash(c.hash, s.stream_id, s.stream_version, s.event_id, s.type, s.schema_version,
+                                 s.data, s.metadata, now())
+        FROM chained c
+        JOIN import_stage s ON s.stream_id = c.stream_id AND s.stream_version = c.stream_version + 1
+    ), added AS (
+      INSERT INTO {EVENTS} (stream_id, stream_version, event_id, type, schema_version, data, metadata,
+                            recorded_at, prev_hash, hash)
+      SELECT s.stream_id, s.stream_version, s.event_id, s.type, s.schema_version, s.data, s.metadata,
+             now(), c.prev_hash, c.hash
+        FROM import_stage s JOIN chained c ON c.seq = s.seq
+       ORDER BY s.seq
+      RETURNING 1)
+    SELECT count(*) FROM added"""
 
 
 class ImportConflict(Exception):
@@ -40,30 +84,49 @@ class ImportReport:
     contracts: int = 0
 
 
+Chunk = tuple[list[FileEvent], list[tuple]]   # the events and their rows for COPY
+
+
 async def import_file(engine: AsyncEngine, path: Path, *, chunk_events: int = 20_000,
                       progress: Callable[[int], None] = lambda n: None) -> ImportReport:
     report = ImportReport()
-    for chunk in read(path, chunk_events=chunk_events):
-        async with engine.begin() as conn:
-            written, skipped = await _import_chunk(conn, chunk)
-        report.events += written
-        report.skipped += skipped
-        report.contracts += len({e.stream_id for e in chunk if e.version == 1})
-        progress(len(chunk))
+    chunks = _rows(read(path, chunk_events=chunk_events))
+    # the next chunk is parsed in a thread while this one is in the database; an error of the
+    # file still surfaces only after the chunks before it are imported
+    ahead = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+    try:
+        while (chunk := await ahead) is not None:
+            ahead = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+            events, rows = chunk
+            async with engine.begin() as conn:
+                written, skipped = await _import_chunk(conn, events, rows)
+            report.events += written
+            report.skipped += skipped
+            report.contracts += len({e.stream_id for e in events if e.version == 1})
+            progress(len(events))
+    finally:
+        if not ahead.done():
+            await asyncio.wait([ahead])   # the reading thread owns the file until it returns
+        if not ahead.cancelled():
+            ahead.exception()             # retrieved: an import error raised first wins
     return report
 
 
-async def _import_chunk(conn: AsyncConnection, chunk: list[FileEvent]) -> tuple[int, int]:
+def _rows(chunks: Iterator[list[FileEvent]]) -> Iterator[Chunk]:
+    for chunk in chunks:
+        yield chunk, [(i, e.stream_id, e.version, e.event_id, e.type, e.schema_version, orjson.dumps(e.data).decode(),
+                       orjson.dumps({"partitionkey": e.partition_key, "actor": "import"}).decode())
+                      for i, e in enumerate(chunk)]
+
+
+async def _import_chunk(conn: AsyncConnection, chunk: list[FileEvent], rows: list[tuple]) -> tuple[int, int]:
     # through SQLAlchemy first, which opens the transaction the driver calls below then run in
     await conn.execute(text("CREATE TEMP TABLE import_stage (seq int, stream_id text, stream_version int, "
                             "event_id uuid, type text, schema_version int, data jsonb, metadata jsonb) ON COMMIT DROP"))
     apg = (await conn.get_raw_connection()).driver_connection
-    await apg.copy_records_to_table("import_stage", columns=COLUMNS, records=[
-        (i, e.stream_id, e.version, e.event_id, e.type, e.schema_version, json.dumps(e.data, ensure_ascii=False),
-         json.dumps({"partitionkey": e.partition_key, "actor": "import"})) for i, e in enumerate(chunk)])
-    events = f"{SCHEMA}.events"
+    await apg.copy_records_to_table("import_stage", columns=COLUMNS, records=rows)
     reused = await apg.fetch(
-        f"DELETE FROM import_stage s USING {events} e WHERE e.event_id = s.event_id "
+        f"DELETE FROM import_stage s USING {EVENTS} e WHERE e.event_id = s.event_id "
         "RETURNING s.event_id, s.stream_id, s.stream_version, e.stream_id AS at_stream, e.stream_version AS at_version")
     clash = [r for r in reused if (r["stream_id"], r["stream_version"]) != (r["at_stream"], r["at_version"])]
     if clash:
@@ -73,19 +136,22 @@ async def _import_chunk(conn: AsyncConnection, chunk: list[FileEvent]) -> tuple[
     behind = await apg.fetch(f"""
         SELECT s.stream_id, s.first, coalesce(max(e.stream_version), 0) AS at
           FROM (SELECT stream_id, min(stream_version) AS first FROM import_stage GROUP BY stream_id) s
-          LEFT JOIN {events} e ON e.stream_id = s.stream_id
+          LEFT JOIN {EVENTS} e ON e.stream_id = s.stream_id
          GROUP BY s.stream_id, s.first
         HAVING s.first <> coalesce(max(e.stream_version), 0) + 1
          LIMIT 5""")
     if behind:
         raise ImportConflict("version_conflict", "; ".join(
             f"stream {r['stream_id']} is at version {r['at']}, the file continues it at {r['first']}" for r in behind))
-    written = await apg.fetchval(f"""
-        WITH added AS (
-          INSERT INTO {events} (stream_id, stream_version, event_id, type, schema_version, data, metadata)
-          SELECT stream_id, stream_version, event_id, type, schema_version, data, metadata FROM import_stage ORDER BY seq
-          RETURNING 1)
-        SELECT count(*) FROM added""")
+    # the chain's steps look each stream's next version up: by index, whatever the streams' depth
+    await apg.execute("CREATE INDEX ON import_stage (stream_id, stream_version); "
+                      "ANALYZE import_stage (stream_id, stream_version)")
+    await apg.execute(f"SET LOCAL {PRECOMPUTED} = on")
+    written = await apg.fetchval(_INSERT_CHAINED)
+    await apg.execute(f"SET LOCAL {PRECOMPUTED} = off")
+    if written != len(rows) - len(reused):   # a stream whose versions do not follow on would not chain
+        raise ImportConflict("version_conflict", f"{len(rows) - len(reused) - written} events of the chunk "
+                                                 "do not follow on from their stream")
     if written:
         already = {str(r["event_id"]) for r in reused}
         await save_views(conn, await _states(conn, [e for e in chunk if e.event_id not in already]))

@@ -1,11 +1,33 @@
 """`parcours ops import-history`: a generated history loaded with COPY, versions checked, the read
-model refreshed, a re-run writing nothing twice, bad files refused with a coded error."""
+model refreshed, a re-run writing nothing twice, bad files refused with a coded error; the hash
+chain computed for a whole chunk at once is the chain the per-row trigger computes."""
 import json
+import uuid
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from operations.history_file import write
+from operations.import_history import import_file
+from services.contracts.adapters.contract_streams import store
+from shared.eventstore.chain import verify_chain
+from shared.eventstore.model import NewEvent, StreamAppend
 from tests.integration.test_rebuild import ops
+from tests.support import create_database, drop_database
+
+ROWS = ("SELECT stream_id, stream_version, event_id, type, schema_version, data::text AS data, "
+        "metadata::text AS metadata, recorded_at, prev_hash, hash FROM contracts.events ORDER BY global_position")
+
+
+async def breaks(engine) -> tuple[list, int]:
+    found, checked = [], 0
+    async with engine.connect() as conn:
+        async for item in verify_chain(conn, "contracts"):
+            if isinstance(item, int):
+                checked = item
+            else:
+                found.append(str(item))
+    return found, checked
 
 
 async def test_a_history_is_imported_once_with_its_read_model_and_chain(isolated, tmp_path):
@@ -88,3 +110,87 @@ async def test_one_chunk_of_thousands_of_contracts_refreshes_their_read_model(is
             "SELECT count(*) FROM contracts.deadlines d JOIN contracts.contracts c USING (contract_id) "
             "WHERE c.status IN ('completed', 'ruptured', 'cancelled')"))
     assert stored == events and views >= 4300 and stale == 0
+
+
+async def test_an_imported_log_chains_exactly_as_the_same_log_appended_through_the_trigger(isolated, tmp_path):
+    """The same rows (recorded_at included, the one value a second write cannot repeat by itself)
+    inserted in another store the way the store's append inserts them, the trigger hashing each
+    row: every prev_hash and hash is the one the import computed set-based."""
+    settings, engine = isolated
+    history = tmp_path / "history.jsonl"
+    events = write(history, 60, seed=9)
+    report = await import_file(engine, history, chunk_events=100)   # streams continue across chunks
+    assert report.events == events
+    async with engine.connect() as conn:
+        imported = (await conn.execute(text(ROWS))).all()
+    assert await breaks(engine) == ([], events)
+
+    other = await create_database("chain")
+    appended_engine = create_async_engine(other)
+    try:
+        async with appended_engine.begin() as conn:
+            await conn.execute(text("""
+                INSERT INTO contracts.events (stream_id, stream_version, event_id, type, schema_version, data,
+                                              metadata, recorded_at)
+                SELECT s, v, id, t, sv, d::jsonb, m::jsonb, at
+                  FROM unnest(CAST(:s AS text[]), CAST(:v AS int[]), CAST(:id AS uuid[]), CAST(:t AS text[]),
+                              CAST(:sv AS int[]), CAST(:d AS text[]), CAST(:m AS text[]), CAST(:at AS timestamptz[]))
+                       WITH ORDINALITY AS u(s, v, id, t, sv, d, m, at, n)
+                 ORDER BY n"""), {"s": [r.stream_id for r in imported], "v": [r.stream_version for r in imported],
+                                  "id": [r.event_id for r in imported], "t": [r.type for r in imported],
+                                  "sv": [r.schema_version for r in imported], "d": [r.data for r in imported],
+                                  "m": [r.metadata for r in imported], "at": [r.recorded_at for r in imported]})
+            appended = (await conn.execute(text(ROWS))).all()
+    finally:
+        await appended_engine.dispose()
+        await drop_database(other)
+    assert len({r.recorded_at for r in imported}) > 1   # one per chunk: several transactions
+    assert [(r.stream_id, r.stream_version, r.prev_hash, r.hash) for r in appended] == \
+           [(r.stream_id, r.stream_version, r.prev_hash, r.hash) for r in imported]
+
+
+async def test_an_import_continues_streams_the_store_appended_and_a_partial_rerun_writes_the_rest_once(
+        isolated, tmp_path):
+    settings, engine = isolated
+    history = tmp_path / "history.jsonl"
+    events = write(history, 40, seed=11)
+    lines = history.read_text().splitlines()
+    first = json.loads(lines[0])
+    stream = first["streams"][0]["stream"]
+    async with engine.begin() as conn:   # the first command through the store, hashed by the trigger
+        await store.append(conn, [StreamAppend(s["stream"], s["expected_version"], [
+            NewEvent(e["type"], e["data"], uuid.UUID(e["id"]), e.get("schema_version", 1),
+                     {"partitionkey": first["partition_key"], "actor": "import"}) for e in s["events"]])
+            for s in first["streams"]])
+    part = tmp_path / "part.jsonl"
+    part.write_text("\n".join(lines[:len(lines) // 2]) + "\n")
+
+    partial = await import_file(engine, part, chunk_events=50)
+    whole = await import_file(engine, history, chunk_events=50)
+
+    appended_first = sum(len(s["events"]) for s in first["streams"])
+    assert partial.skipped == appended_first
+    assert whole.skipped == partial.events + appended_first and whole.events == events - whole.skipped
+    async with engine.connect() as conn:
+        chain = (await conn.execute(text("SELECT stream_version, prev_hash, hash FROM contracts.events "
+                                         "WHERE stream_id = :s ORDER BY stream_version"), {"s": stream})).all()
+        stored = await conn.scalar(text("SELECT count(*) FROM contracts.events"))
+    assert len(chain) > 1 and all(later.prev_hash == earlier.hash for earlier, later in zip(chain, chain[1:]))
+    assert stored == events
+    assert await breaks(engine) == ([], events)
+
+
+async def test_a_supplied_hash_is_kept_only_in_a_transaction_declaring_its_hashes_precomputed(isolated):
+    settings, engine = isolated
+    insert = text("INSERT INTO contracts.events (stream_id, stream_version, event_id, type, data, prev_hash, hash) "
+                  "VALUES (:s, 1, :id, 'contract.cancelled', '{}', 'forged', :h) RETURNING prev_hash, hash")
+    async with engine.begin() as conn:   # any other writer: the trigger hashes the row, whatever it supplies
+        kept = (await conn.execute(insert, {"s": "c-plain", "id": uuid.uuid4(), "h": "f" * 64})).one()
+        await conn.execute(text("SET LOCAL parcours.chain_precomputed = on"))
+        computed = (await conn.execute(insert, {"s": "c-null", "id": uuid.uuid4(), "h": None})).one()
+        trusted = (await conn.execute(insert, {"s": "c-declared", "id": uuid.uuid4(), "h": "f" * 64})).one()
+    assert kept.prev_hash == "0" * 64 and kept.hash != "f" * 64
+    assert computed.prev_hash == "0" * 64 and computed.hash is not None
+    assert trusted == ("forged", "f" * 64)
+    found, checked = await breaks(engine)   # and verify-chain names the one whose hash is wrong
+    assert checked == 3 and len(found) == 2 and all("c-declared" in b for b in found)
