@@ -50,12 +50,20 @@ def line_dict(line) -> dict:
     return d
 
 
+_DAY = timedelta(days=1)
+_YEAR_MONTHS = Decimal(p.FUNDING_YEAR_MONTHS)          # the R2019 denominator
+_WITH_REDUCTION_UPLIFT = 1 + p.REDUCTION_UPLIFT
+_ZERO = Decimal(0)
+
+
 def funding_years(start: date, end: date) -> list[tuple[int, date, date]]:
     """(k, first day, last day) of each funding year of a span: 12 months from its first day."""
     out, k, year = [], 1, p.FUNDING_YEAR_MONTHS
-    while (fy_start := add_months(start, year * (k - 1))) <= end:
-        out.append((k, fy_start, add_months(start, year * k) - timedelta(days=1)))
-        k += 1
+    fy_start = start
+    while fy_start <= end:
+        next_start = add_months(start, year * k)
+        out.append((k, fy_start, next_start - _DAY))
+        k, fy_start = k + 1, next_start
     return out
 
 
@@ -90,7 +98,7 @@ def lines_for(span: Span, c: ContractFacts, npec: Npec, contracts: dict[str, Con
         period_end = min(fy_end, span.end)
         if regime == "R2019":
             units, unit = months_started(fy_start, period_end), "months"
-            denominator = Decimal(p.FUNDING_YEAR_MONTHS)
+            denominator = _YEAR_MONTHS
         else:
             units, unit = (period_end - fy_start).days + 1, "days"
             denominator = Decimal((fy_end - fy_start).days + 1)
@@ -98,13 +106,13 @@ def lines_for(span: Span, c: ContractFacts, npec: Npec, contracts: dict[str, Con
         if status == "funded":
             raw = level * units / denominator
             if uplift:
-                raw = raw * (1 + p.REDUCTION_UPLIFT)
+                raw = raw * _WITH_REDUCTION_UPLIFT
             amount = cents(min(raw, level))
             if disability:
                 amount += cents(disability * units / denominator)
             if k == 1 and contribution is not None:
                 line_contribution = contribution
-                amount = max(Decimal(0), amount - contribution)
+                amount = max(_ZERO, amount - contribution)
         out.append(Line(c.contract_id, c.apprentice_id, span.opco, c.cfa_uai, k, fy_start, period_end, fy_end,
                         units, unit, amount, regime, status, line_contribution))
     return out

@@ -29,11 +29,12 @@ def _invoice_due(line: Line, c: ContractFacts) -> date:
 _INVOICE_PAYMENT = timedelta(days=p.INVOICE_PAYMENT_DAYS)
 
 
-def _due(rule: str, line: Line, c: ContractFacts, span: Span, next_invoice: date | None) -> tuple[date, date | None]:
-    """(due date, latest date it can still be claimed)."""
+def _due(rule: str, line: Line, span: Span, invoice: date, next_invoice: date | None) -> tuple[date, date | None]:
+    """(due date, latest date it can still be claimed); ``invoice``: this funding year's invoice
+    date (``_invoice_due``), ``next_invoice`` the next year's if any."""
     rule, months = _rule(rule)
     if rule == "invoice":
-        return _invoice_due(line, c), None
+        return invoice, None
     if months is not None:
         return add_months(line.period_start, months), None
     if rule == "end":
@@ -50,11 +51,12 @@ def advances(lines: list[Line], c: ContractFacts, span: Span, today: date) -> li
     short = funded[0].regime == "R2019" and months_started(span.start, span.end) < p.SHORT_SCHEDULE_MONTHS
     plan = p.SCHEDULES["R2019_short" if short else funded[0].regime]
     invoice_dates = [_invoice_due(l, c) for l in funded]
+    invoice_dates.append(None)   # after the last funding year: no next invoice
     out = []
     for i, line in enumerate(funded):
-        nxt = invoice_dates[i + 1] if i + 1 < len(funded) else None
+        invoice, nxt = invoice_dates[i], invoice_dates[i + 1]
         for adv, (amount, contribution) in zip(plan, split(line, plan)):
-            due, latest = _due(adv.due, line, c, span, nxt)
+            due, latest = _due(adv.due, line, span, invoice, nxt)
             out.append(schedule_item(line.contract_id, line.opco, line.cfa_uai, line.funding_year, adv.number,
                                      amount, due, latest, today, contribution))
     return out
