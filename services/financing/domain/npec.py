@@ -22,6 +22,19 @@ class Referential:
     cpne_by_idcc: dict[str, set[str]] = field(default_factory=dict)
     replaces: dict[str, str] = field(default_factory=dict)        # renovated RNCP -> the code it replaces
     seed_values: dict[int, Decimal] = field(default_factory=dict)  # certification level -> amount
+    _by_rncp: tuple[list[NpecRow], int, dict[str, list[NpecRow]]] | None = field(
+        default=None, init=False, repr=False, compare=False)
+
+    def rows_of(self, rncp: str) -> list[NpecRow]:
+        """The rows of one RNCP code, in the referential's order: an index built on first use (and
+        again if ``rows`` is replaced or grows), not a scan of every row for every contract."""
+        cached = self._by_rncp
+        if cached is None or cached[0] is not self.rows or cached[1] != len(self.rows):
+            index: dict[str, list[NpecRow]] = {}
+            for row in self.rows:
+                index.setdefault(row.rncp, []).append(row)
+            cached = self._by_rncp = (self.rows, len(self.rows), index)
+        return cached[2].get(rncp, [])
 
 
 @dataclass
@@ -53,7 +66,7 @@ def lookup(ref: Referential, rncp: str | None, idcc: str | None, signed_on: date
     code = rncp
     while code and code not in seen:
         seen.add(code)
-        rows = [r for r in ref.rows if r.rncp == code and r.cpne in cpnes and r.applicable_from <= signed_on]
+        rows = [r for r in ref.rows_of(code) if r.cpne in cpnes and r.applicable_from <= signed_on]
         if rows:
             return max(rows, key=lambda r: (r.applicable_from, r.file_date)).npec
         code = ref.replaces.get(code)

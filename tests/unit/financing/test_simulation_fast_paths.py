@@ -3,6 +3,7 @@ of copied, the collector paused, add_months cached and without calendar.monthran
 import gc
 import json
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, strategies as st
@@ -14,7 +15,7 @@ from operations.history_generator import generate
 from services.financing.application.simulate import simulate
 from services.financing.domain.engine import compute
 from services.financing.domain.inputs import parse_simulation, parse_simulation_json
-from services.financing.domain.npec import Referential
+from services.financing.domain.npec import NpecRow, Referential, lookup
 from kernel.reference.tables import seed_values
 
 TODAY = date(2026, 6, 30)
@@ -88,3 +89,30 @@ def test_add_months_is_the_same_day_or_the_first_of_the_next_month(d, n):
     days_in_month = (following - first).days
     expected = first.replace(day=d.day) if d.day <= days_in_month else following
     assert add_months(d, n) == expected
+
+
+_rows = st.lists(st.builds(NpecRow, st.sampled_from(["R1", "R2", "R3"]), st.sampled_from(["c1", "c2"]),
+                           st.decimals(0, 9999, places=2), st.dates(date(2020, 1, 1), date(2026, 1, 1)),
+                           st.dates(date(2020, 1, 1), date(2026, 1, 1))), max_size=30)
+
+
+@given(_rows, st.sampled_from(["R1", "R2", "R3", "R4"]), st.dates(date(2020, 1, 1), date(2026, 1, 1)))
+def test_the_npec_index_finds_what_a_scan_of_every_row_finds(rows, rncp, signed_on):
+    ref = Referential(rows, {"1486": {"c1"}}, {"R2": "R1"}, {})
+    spec = None
+    for code in [rncp] + (["R1"] if rncp == "R2" else []):
+        applicable = [r for r in rows if r.rncp == code and r.cpne == "c1" and r.applicable_from <= signed_on]
+        if applicable:   # the latest applicability, then the latest file; the first listed of equals
+            spec = max(applicable, key=lambda r: (r.applicable_from, r.file_date)).npec
+            break
+    assert lookup(ref, rncp, "1486", signed_on) == spec
+
+
+def test_the_npec_index_follows_rows_added_or_replaced():
+    row = NpecRow("R1", "c1", Decimal("5000"), date(2024, 1, 1))
+    ref = Referential([], {"1486": {"c1"}})
+    assert lookup(ref, "R1", "1486", date(2025, 1, 1)) is None
+    ref.rows.append(row)
+    assert lookup(ref, "R1", "1486", date(2025, 1, 1)) == Decimal("5000")
+    ref.rows = [NpecRow("R1", "c1", Decimal("6000"), date(2024, 1, 1))]
+    assert lookup(ref, "R1", "1486", date(2025, 1, 1)) == Decimal("6000")
