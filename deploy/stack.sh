@@ -2,6 +2,8 @@
 # Starts and stops Parcours' infrastructure and services as plain processes on 127.0.0.1.
 # Every step is idempotent: what already runs is reused.
 # Usage: deploy/stack.sh install|infra|services|stop_services|up|down|clean|status
+# PARCOURS_FINANCING_WORKERS=N: N financing projection workers beside the financing service
+# (docs/scaling.md, "Projection workers"); default 0.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA="${PARCOURS_DATA_DIR:-$ROOT/.data}"
@@ -18,6 +20,7 @@ CONTRACTS_PORT="${PARCOURS_CONTRACTS_PORT:-8001}"
 FINANCING_PORT="${PARCOURS_FINANCING_PORT:-8002}"
 QUALITY_PORT="${PARCOURS_QUALITY_PORT:-8003}"
 WEBHOOKS_PORT="${PARCOURS_WEBHOOKS_PORT:-8004}"
+FINANCING_WORKERS="${PARCOURS_FINANCING_WORKERS:-0}"
 VENV="$ROOT/.venv"
 PY="${PARCOURS_PYTHON:-python3.11}"
 export PARCOURS_DATABASE_URL="${PARCOURS_DATABASE_URL:-postgresql+asyncpg://$PG_USER@$PG_HOST:$PG_PORT/$PG_DB}"
@@ -170,12 +173,36 @@ start_service() { # name port
 
 ready() { curl -fsS "http://127.0.0.1:$1/health/ready" >/dev/null 2>&1; }
 
+start_worker() { # N: the Nth financing projection worker (one more member of the service's consumer group)
+  local name="financing-worker-$1" pidf="$DATA/run/financing-worker-$1.pid"
+  if [ -f "$pidf" ] && alive "$(cat "$pidf")"; then return 0; fi
+  log "starting $name"
+  local out; out=$(log_file "$name")
+  nohup "$VENV/bin/python" -m services.financing.projection_worker >> "$out" 2>&1 &
+  echo $! > "$pidf"
+}
+
+worker_pids() { # the pid files of the financing projection workers, in their order
+  ls -1 "$DATA/run"/financing-worker-*.pid 2>/dev/null | sort -V || true
+}
+
+workers() { # workers 1..PARCOURS_FINANCING_WORKERS run; those numbered above are stopped
+  case "$FINANCING_WORKERS" in ''|*[!0-9]*) log "PARCOURS_FINANCING_WORKERS must be a number"; exit 1;; esac
+  for i in $(seq 1 "$FINANCING_WORKERS"); do start_worker "$i"; done
+  local f n
+  for f in $(worker_pids); do
+    n=$(basename "$f" .pid); n=${n#financing-worker-}
+    if [ "$n" -gt "$FINANCING_WORKERS" ]; then stop_pid "financing-worker-$n"; fi
+  done
+}
+
 services() {
   start_service contracts "$CONTRACTS_PORT"
   start_service financing "$FINANCING_PORT"
   start_service quality "$QUALITY_PORT"
   start_service webhooks "$WEBHOOKS_PORT"
   for p in "$CONTRACTS_PORT" "$FINANCING_PORT" "$QUALITY_PORT" "$WEBHOOKS_PORT"; do wait_for 60 "service on $p" ready "$p"; done
+  workers
 }
 
 infra() { install; start_postgres; start_kafka; migrate; }
@@ -195,6 +222,7 @@ Parcours is running:
   PostgreSQL 127.0.0.1:$PG_PORT (database $PG_DB), Kafka 127.0.0.1:$KAFKA_PORT
   logs in $DATA/log; demo keys in $DATA/demo-keys.txt
 MSG
+  if [ "$FINANCING_WORKERS" -gt 0 ]; then echo "  and $FINANCING_WORKERS financing projection worker(s) beside the financing service"; fi
 }
 
 stop_pid() { # name
@@ -209,7 +237,11 @@ stop_pid() { # name
   rm -f "$pidf"
 }
 
-stop_services() { for s in contracts financing quality webhooks; do stop_pid "$s"; done; }
+stop_services() {
+  local f
+  for f in $(worker_pids); do stop_pid "$(basename "$f" .pid)"; done
+  for s in contracts financing quality webhooks; do stop_pid "$s"; done
+}
 
 down() {
   stop_services; stop_pid kafka
@@ -223,6 +255,11 @@ clean() { local pgdata; pgdata=$(pg_data_dir); down; rm -rf "$DATA" "$pgdata"; }
 status() {
   for p in "$CONTRACTS_PORT" "$FINANCING_PORT" "$QUALITY_PORT" "$WEBHOOKS_PORT"; do
     if ready "$p"; then echo "127.0.0.1:$p ready"; else echo "127.0.0.1:$p down"; fi
+  done
+  local f pid
+  for f in $(worker_pids); do
+    pid=$(cat "$f")
+    if alive "$pid"; then echo "$(basename "$f" .pid) running (pid $pid)"; else echo "$(basename "$f" .pid) down"; fi
   done
 }
 

@@ -5,17 +5,25 @@ last applied version of each stream and the next offset of each partition. On st
 every partition assignment) the consumer seeks to the offsets stored in PostgreSQL, never to
 Kafka's committed offsets. A record that cannot be decoded or applied goes to the DLQ with the
 error, and the consumer goes on.
+
+Several processes may share a consumer group (docs/scaling.md, "Projection workers"): a
+partition moves between them on a rebalance. The batch in flight commits before its partitions
+are given up (the revocation waits for it), and each batch's transaction first locks the stored
+offsets of its partitions and drops the records below them: a worker that lost a partition
+without knowing it (paused, cut off from the broker) can neither apply a record the new owner
+applied nor move an offset backwards.
 """
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from sqlalchemy import select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -41,13 +49,24 @@ class DeadLetter:
     error: str
 
 
+def unapplied(batch: dict[TopicPartition, list], stored: dict[TopicPartition, int]) -> dict[TopicPartition, list]:
+    """The records of ``batch`` at or past their partition's stored next offset: those below were
+    applied already (by this process before a restart, or by another worker of the group)."""
+    kept = {tp: [r for r in records if r.offset >= stored.get(tp, 0)] for tp, records in batch.items()}
+    return {tp: records for tp, records in kept.items() if records}
+
+
 class ConsumerRunner:
     def __init__(self, engine: AsyncEngine, schema: str, projection: Projection, topics: list[str],
-                 bootstrap: str, *, batch_size: int = 1000, after_batch: Callable[[], None] | None = None):
+                 bootstrap: str, *, batch_size: int = 1000, after_batch: Callable[[], None] | None = None,
+                 group_id: str | None = None):
         """``after_batch``: called once each batch is committed (a worker of the same process
-        acts on what the batch wrote)."""
+        acts on what the batch wrote). ``group_id``: the Kafka consumer group, by default the
+        projection's name (every process running the projection joins it)."""
         self.engine, self.projection, self.topics = engine, projection, topics
         self.after_batch = after_batch
+        self.group_id = group_id or projection.name
+        self.processing = asyncio.Lock()   # held by the batch in flight; a revocation waits for it
         self.bootstrap, self.batch_size = bootstrap, batch_size
         self.tables = consumer_tables(schema)
         self.consumer: AIOKafkaConsumer | None = None
@@ -74,16 +93,24 @@ class ConsumerRunner:
     # -- processing ----------------------------------------------------------------------------
     async def process(self, batch: dict[TopicPartition, list]) -> list[DeadLetter]:
         """Apply one fetched batch in one transaction; returns the records sent to the DLQ."""
+        async with self.processing:
+            return await self._process(batch)
+
+    async def _process(self, batch: dict[TopicPartition, list]) -> list[DeadLetter]:
         dead: list[DeadLetter] = []
-        decoded: list[tuple[Any, dict]] = []
-        for tp, records in batch.items():
-            for rec in records:
-                try:
-                    decoded.append((rec, decode(rec.value)))
-                except InvalidEnvelope as exc:
-                    dead.append(DeadLetter(rec, f"invalid envelope: {exc}"))
         st, ot = self.tables.streams, self.tables.offsets
         async with self.engine.begin() as conn:
+            fetched = sum(len(records) for records in batch.values())
+            batch = unapplied(batch, await self._lock_offsets(conn, [tp for tp, recs in batch.items() if recs]))
+            decoded: list[tuple[Any, dict]] = []
+            for tp, records in batch.items():
+                for rec in records:
+                    try:
+                        decoded.append((rec, decode(rec.value)))
+                    except InvalidEnvelope as exc:
+                        dead.append(DeadLetter(rec, f"invalid envelope: {exc}"))
+            if (dropped := fetched - sum(len(records) for records in batch.values())):
+                log.info("consumer.already_applied", consumer=self.projection.name, records=dropped)
             subjects = list({ce.get("subject") or "" for _, ce in decoded})
             seen: dict[str, int] = {}
             if subjects:
@@ -110,10 +137,10 @@ class ConsumerRunner:
             if batch:
                 stmt = insert(ot).values([{"consumer": self.projection.name, "topic": tp.topic,
                                            "partition": tp.partition, "next_offset": recs[-1].offset + 1}
-                                          for tp, recs in batch.items() if recs])
-                await conn.execute(stmt.on_conflict_do_update(
+                                          for tp, recs in batch.items()])
+                await conn.execute(stmt.on_conflict_do_update(   # never backwards (the rows are locked)
                     index_elements=[ot.c.consumer, ot.c.topic, ot.c.partition],
-                    set_={"next_offset": stmt.excluded.next_offset}))
+                    set_={"next_offset": func.greatest(ot.c.next_offset, stmt.excluded.next_offset)}))
             if dead:
                 await self._dead_letter(dead)
         EVENTS_CONSUMED.labels(self.projection.name).inc(len(decoded) - len(dead))
@@ -123,6 +150,22 @@ class ConsumerRunner:
             self.batches += 1
             self.applied.notify_all()
         return dead
+
+    async def _lock_offsets(self, conn: AsyncConnection, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        """Lock the stored offset rows of ``partitions`` until the transaction ends (a missing row
+        is inserted at 0 first, so that it can be locked too) and return their next offsets. Rows
+        are taken in one order, (topic, partition), by every worker: no deadlock between them."""
+        if not partitions:
+            return {}
+        ot, name = self.tables.offsets, self.projection.name
+        keys = sorted({(tp.topic, tp.partition) for tp in partitions})
+        await conn.execute(insert(ot).values([{"consumer": name, "topic": t, "partition": p, "next_offset": 0}
+                                              for t, p in keys]).on_conflict_do_nothing())
+        rows = await conn.execute(
+            select(ot.c.topic, ot.c.partition, ot.c.next_offset)
+            .where(ot.c.consumer == name, tuple_(ot.c.topic, ot.c.partition).in_(keys))
+            .order_by(ot.c.topic, ot.c.partition).with_for_update())
+        return {TopicPartition(r.topic, r.partition): r.next_offset for r in rows}
 
     async def _apply(self, conn: AsyncConnection, items: list[tuple[Any, dict]]) -> list[DeadLetter]:
         if not items:
@@ -165,13 +208,18 @@ class ConsumerRunner:
 
         class Listener(ConsumerRebalanceListener):
             async def on_partitions_revoked(self, revoked):
-                pass
+                async with runner.processing:   # the batch in flight commits before they move
+                    pass
+                if revoked:
+                    log.info("consumer.revoked", consumer=runner.projection.name, partitions=_names(revoked))
 
             async def on_partitions_assigned(self, assigned):
                 await runner._seek_stored(assigned)
+                log.info("consumer.assigned", consumer=runner.projection.name, partitions=_names(assigned))
 
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=self.projection.name,
+            bootstrap_servers=self.bootstrap, group_id=self.group_id,
+            client_id=f"{self.projection.name}.{os.getpid()}",   # which process owns what (describe group)
             enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
             max_partition_fetch_bytes=4 * 1024 * 1024)
         self.consumer.subscribe(self.topics, listener=Listener())
@@ -199,6 +247,10 @@ class ConsumerRunner:
             hw = self.consumer.highwater(tp)
             if hw is not None and recs:
                 CONSUMER_LAG.labels(self.projection.name, tp.topic, tp.partition).set(hw - recs[-1].offset - 1)
+
+
+def _names(partitions) -> list[str]:
+    return sorted(f"{tp.topic}:{tp.partition}" for tp in partitions)
 
 
 def _sequence(ce: dict) -> int | None:
