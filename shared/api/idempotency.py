@@ -15,7 +15,7 @@ from typing import Annotated, Any, Awaitable, Callable
 from fastapi import Header, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, func, select, update
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -68,25 +68,44 @@ def fingerprint(method: str, path: str, payload: Any) -> str:
     return hashlib.sha256(f"{method} {path} {canonical}".encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Statements:
+    claim: Any
+    stored: Any
+    record: Any
+
+
+@lru_cache
+def _statements(schema: str) -> _Statements:
+    """Built once per schema: a statement object built per call costs its cache key each time."""
+    t = idempotency_table(schema)
+    where = (t.c.key_id == bindparam("k_id"), t.c.idempotency_key == bindparam("k_key"))
+    return _Statements(
+        claim=insert(t).values(key_id=bindparam("k_id"), idempotency_key=bindparam("k_key"),
+                               request_hash=bindparam("k_hash"), status=0)
+        .on_conflict_do_nothing().returning(t.c.key_id),
+        stored=select(t).where(*where),
+        record=update(t).where(*where).values(status=bindparam("k_status"), body=bindparam("k_body"),
+                                              headers=bindparam("k_headers", type_=JSONB)))
+
+
 async def once(conn: AsyncConnection, schema: str, key_id: str, idem_key: str | None, request_hash: str,
                action: Callable[[], Awaitable[Outcome]]) -> Outcome:
     if idem_key is None:
         return await action()
     if not 1 <= len(idem_key) <= 200:
         raise Problem(422, "invalid-idempotency-key", "Invalid Idempotency-Key", "Use 1 to 200 characters.")
-    t = idempotency_table(schema)
-    claimed = await conn.execute(insert(t).values(key_id=key_id, idempotency_key=idem_key,
-                                                  request_hash=request_hash, status=0)
-                                 .on_conflict_do_nothing().returning(t.c.key_id))
+    sql, key = _statements(schema), {"k_id": key_id, "k_key": idem_key}
+    claimed = await conn.execute(sql.claim, {**key, "k_hash": request_hash})
     if claimed.first() is None:
-        row = (await conn.execute(select(t).where(t.c.key_id == key_id, t.c.idempotency_key == idem_key))).first()
+        row = (await conn.execute(sql.stored, key)).first()
         if row.request_hash != request_hash:
             raise Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
                           "This Idempotency-Key was used with another request body.")
         return Outcome(row.status, row.body, dict(row.headers or {}), replayed=True)
     outcome = await action()
-    await conn.execute(update(t).where(t.c.key_id == key_id, t.c.idempotency_key == idem_key)
-                       .values(status=outcome.status, body=_serialize(outcome.body), headers=outcome.headers))
+    await conn.execute(sql.record, {**key, "k_status": outcome.status, "k_body": _serialize(outcome.body),
+                                    "k_headers": outcome.headers})
     return outcome
 
 
