@@ -15,6 +15,7 @@ import json
 import multiprocessing
 import os
 import random
+import resource
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
@@ -75,16 +76,31 @@ async def _apply(engine: AsyncEngine, spec: ProjectionSpec, target: str, project
     """One batch and the source position, in one transaction: through the projection's bulk store
     when it has one (phase 1: stored, computed once the log is whole), else its own ``apply``."""
     async with engine.begin() as raw:
-        await raw.execute(text(f"UPDATE {target}._rebuild_progress SET position = CAST(:p AS jsonb)"),
-                          {"p": json.dumps(position)})
         if events and spec.make_bulk is not None:
+            await raw.execute(text("SELECT 1"))   # opens the transaction the driver's COPY then runs in
             await projection.store((await raw.get_raw_connection()).driver_connection, target, events)
         elif events:
             await projection.apply(await raw.execution_options(schema_translate_map={spec.schema: target}), events)
+        # merged, last: processes storing other partitions update the same row, each for a moment
+        await raw.execute(text(f"UPDATE {target}._rebuild_progress SET position = "
+                               "coalesce(position, '{}'::jsonb) || CAST(:p AS jsonb)"), {"p": json.dumps(position)})
 
 
 def _projection(spec: ProjectionSpec):
     return spec.make_bulk() if spec.make_bulk is not None else spec.projection()
+
+
+async def _in_processes(projection, work, argsets: list[tuple]) -> int:
+    """``work(*args)`` for each argument set, each in a process of its own (spawned: nothing of this
+    process's connections is inherited); returns the sum of their counts, and keeps on the
+    projection the largest sum of their peak memories over the phases (a benchmark reports it)."""
+    if not argsets:
+        return 0
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(max_workers=len(argsets), mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = await asyncio.gather(*(loop.run_in_executor(pool, work, *args) for args in argsets))
+    projection.workers_peak_mib = max(projection.workers_peak_mib or 0, sum(peak for _, peak in results))
+    return sum(n for n, _ in results)
 
 
 async def compute_paths(engine: AsyncEngine, spec: ProjectionSpec, target: str, projection, workers: int = 1,
@@ -101,12 +117,8 @@ async def compute_paths(engine: AsyncEngine, spec: ProjectionSpec, target: str, 
     if workers == 1:
         done = sum([await compute_share(url, target, k, 1, projection.today, chunk) for k in shares])
     else:
-        loop = asyncio.get_running_loop()
-        with ProcessPoolExecutor(max_workers=len(shares) or 1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = await asyncio.gather(*(loop.run_in_executor(pool, run_share, url, target, k, workers,
-                                                                  projection.today, chunk) for k in shares))
-        done = sum(paths for paths, _ in results)
-        projection.workers_peak_mib = sum(peak for _, peak in results)
+        done = await _in_processes(projection, run_share, [(url, target, k, workers, projection.today, chunk)
+                                                           for k in shares])
     if progress:
         progress(done, None)
     return done
@@ -128,22 +140,55 @@ async def from_kafka(engine: AsyncEngine, spec: ProjectionSpec, target: str, set
                      batch: int = 5000, workers: int = 1, paths: Progress | None = None,
                      stats: dict | None = None, chunk: int = PATHS_PER_CHUNK) -> int:
     """Consume the topic from offset 0 (or the stored offsets) up to ``until`` (default: the end
-    offsets when the rebuild started), then compute the paths (``compute_paths``)."""
+    offsets when the rebuild started), then compute the paths (``compute_paths``). With several
+    ``workers`` (and a bulk projection), the partitions are split between as many processes,
+    each storing its partitions' events and offsets."""
     topic = settings.topic(spec.topic)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                                group_id=None, max_partition_fetch_bytes=16 * 1024 * 1024,
-                                fetch_max_bytes=64 * 1024 * 1024)
+    partitions = await topic_partitions(settings, topic)
+    ends = until or await _end_offsets(settings.kafka_bootstrap, topic, partitions)
+    position = {int(k): v for k, v in (resume or {}).items()}
+    progress(0, sum(ends[p] - position.get(p, 0) for p in ends))
+    projection = _projection(spec)
+    groups = [g for g in (partitions[k::workers] for k in range(workers)) if g]
+    if spec.make_bulk is not None and len(groups) > 1:
+        url = engine.url.render_as_string(hide_password=False)
+        done = await _in_processes(projection, _consume_partitions, [
+            (url, settings.kafka_bootstrap, spec.name, target, topic, {p: ends[p] for p in g if p in ends},
+             {p: position.get(p, 0) for p in g}, batch) for g in groups])
+        progress(done, None)
+    else:
+        done = await _consume(engine, spec, target, projection, settings.kafka_bootstrap, topic, ends, position,
+                              batch, progress)
+    await compute_paths(engine, spec, target, projection, workers, paths, chunk)
+    if stats is not None:   # what a benchmark reports beside the rate
+        stats["workers_peak_mib"] = getattr(projection, "workers_peak_mib", None)
+    await _complete(engine, target)
+    return done
+
+
+async def _end_offsets(bootstrap: str, topic: str, partitions: list[int]) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
-    done, crash, projection = 0, _Crash(), _projection(spec)
     try:
-        parts = [TopicPartition(topic, p) for p in await topic_partitions(settings, topic)]
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+        return {tp.partition: off for tp, off in ends.items()}
+    finally:
+        await consumer.stop()
+
+
+async def _consume(engine: AsyncEngine, spec: ProjectionSpec, target: str, projection, bootstrap: str, topic: str,
+                   ends: dict[int, int], position: dict[int, int], batch: int, progress: Progress) -> int:
+    """These partitions (``ends``' keys) from ``position`` to ``ends``, a transaction per batch."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
+                                max_partition_fetch_bytes=16 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024)
+    await consumer.start()
+    done, crash = 0, _Crash()
+    try:
+        parts = [TopicPartition(topic, p) for p in ends]
         consumer.assign(parts)
-        ends = until or {tp.partition: off for tp, off in (await consumer.end_offsets(parts)).items()}
-        position = {int(k): v for k, v in (resume or {}).items()}
         for tp in parts:
             consumer.seek(tp, position.get(tp.partition, 0))
         remaining = {p for p in ends if position.get(p, 0) < ends[p]}
-        progress(0, sum(ends[p] - position.get(p, 0) for p in ends))
         while remaining:
             fetched = await consumer.getmany(*[tp for tp in parts if tp.partition in remaining],
                                              timeout_ms=1000, max_records=batch)
@@ -155,17 +200,32 @@ async def from_kafka(engine: AsyncEngine, spec: ProjectionSpec, target: str, set
                         position[tp.partition] = r.offset + 1
                 if position.get(tp.partition, 0) >= ends[tp.partition]:
                     remaining.discard(tp.partition)
-            await _apply(engine, spec, target, projection, events, position)
+            await _apply(engine, spec, target, projection, events, {p: position[p] for p in ends if p in position})
             done += len(events)
             progress(len(events), None)
             crash.tick()
     finally:
         await consumer.stop()
-    await compute_paths(engine, spec, target, projection, workers, paths, chunk)
-    if stats is not None:   # what a benchmark reports beside the rate
-        stats["workers_peak_mib"] = getattr(projection, "workers_peak_mib", None)
-    await _complete(engine, target)
     return done
+
+
+def _consume_partitions(database_url: str, bootstrap: str, spec_name: str, target: str, topic: str,
+                        ends: dict[int, int], position: dict[int, int], batch: int) -> tuple[int, float]:
+    """Some partitions in a process of their own (``--workers``): the events stored and the
+    process's peak resident memory in MiB."""
+    from operations.projections import SPECS
+    from shared.db import make_engine
+
+    async def run() -> int:
+        spec = SPECS[spec_name]
+        engine = make_engine(Settings(database_url=database_url), pool_size=1)
+        try:
+            return await _consume(engine, spec, target, _projection(spec), bootstrap, topic, ends, position, batch,
+                                  lambda *_: None)
+        finally:
+            await engine.dispose()
+    done = asyncio.run(run())
+    return done, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 async def topic_partitions(settings: Settings, topic: str) -> list[int]:

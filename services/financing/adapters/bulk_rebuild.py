@@ -17,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
-from dataclasses import astuple, fields
+from dataclasses import fields
 from datetime import date
+from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 import asyncpg
@@ -41,6 +43,7 @@ def asyncpg_dsn(database_url: str) -> str:
     return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
+@lru_cache(maxsize=None)
 def _columns(kind) -> tuple[str, ...]:
     return tuple(f.name for f in fields(kind))
 
@@ -53,7 +56,7 @@ class BulkFinancing:
     def __init__(self, today: date):
         self.today = today
         self.seen: set[str] | None = None
-        self.workers_peak_mib: float | None = None   # the path workers' peak memories summed (--workers > 1)
+        self.workers_peak_mib: float | None = None   # its worker processes' peaks summed (--workers > 1)
 
     async def store(self, apg: asyncpg.Connection, schema: str, events: list[dict[str, Any]]) -> None:
         """Phase 1: one batch of CloudEvents, on ``apg``'s transaction."""
@@ -164,8 +167,9 @@ async def _write(apg: asyncpg.Connection, schema: str, share: int, events: list[
         for table, kind, items in ((contracts.name, ContractSummary, summaries_), (lines.name, FundingYear, years),
                                    (advances.name, StoredAdvance, advances_)):
             if items:
-                await apg.copy_records_to_table(table, schema_name=schema, columns=_columns(kind),
-                                                records=[astuple(i) for i in items])
+                columns = _columns(kind)
+                await apg.copy_records_to_table(table, schema_name=schema, columns=columns,
+                                                records=list(map(attrgetter(*columns), items)))
         await apg.execute(f"UPDATE {schema}._rebuild_paths SET last_apprentice = $2, paths = paths + $3 "
                           "WHERE share = $1", share, last, paths)
 
