@@ -91,25 +91,64 @@ async def import_file(engine: AsyncEngine, path: Path, *, chunk_events: int = 20
                       progress: Callable[[int], None] = lambda n: None) -> ImportReport:
     report = ImportReport()
     chunks = _rows(read(path, chunk_events=chunk_events))
-    # the next chunk is parsed in a thread while this one is in the database; an error of the
-    # file still surfaces only after the chunks before it are imported
+    # the next chunk is parsed in a thread while this one is in the database, and staged on a
+    # second connection while this one is checked and written (_import_after); an error of the
+    # file or of a chunk still surfaces only after the chunks before it are imported
     ahead = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+    in_flight: list[asyncio.Task] = []   # at most two chunks, in the file's order
     try:
-        while (chunk := await ahead) is not None:
+        while True:
+            try:
+                chunk = await ahead
+            except BaseException:
+                await _drain(in_flight, report, progress)   # the chunks before the file's error first
+                raise
+            if chunk is None:
+                break
             ahead = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
-            events, rows = chunk
-            async with engine.begin() as conn:
-                written, skipped = await _import_chunk(conn, events, rows)
-            report.events += written
-            report.skipped += skipped
-            report.contracts += len({e.stream_id for e in events if e.version == 1})
-            progress(len(events))
+            in_flight.append(asyncio.create_task(_import_after(engine, chunk, in_flight[-1] if in_flight else None)))
+            if len(in_flight) == 2:
+                _count(report, await in_flight.pop(0), progress)
+        await _drain(in_flight, report, progress)
     finally:
-        if not ahead.done():
-            await asyncio.wait([ahead])   # the reading thread owns the file until it returns
-        if not ahead.cancelled():
-            ahead.exception()             # retrieved: an import error raised first wins
+        for pending in (*in_flight, ahead):   # the reading thread owns the file until it returns
+            if not pending.done():
+                await asyncio.wait([pending])
+            if not pending.cancelled():
+                pending.exception()           # retrieved: the error of the earliest chunk was raised
     return report
+
+
+async def _drain(in_flight: list[asyncio.Task], report: ImportReport, progress: Callable[[int], None]) -> None:
+    while in_flight:
+        _count(report, await in_flight.pop(0), progress)
+
+
+def _count(report: ImportReport, done: tuple[list[FileEvent], int, int], progress: Callable[[int], None]) -> None:
+    events, written, skipped = done
+    report.events += written
+    report.skipped += skipped
+    report.contracts += len({e.stream_id for e in events if e.version == 1})
+    progress(len(events))
+
+
+class _Abandoned(Exception):
+    """The chunk before failed: this one is rolled back unwritten."""
+
+
+async def _import_after(engine: AsyncEngine, chunk: Chunk, before: asyncio.Task | None) -> tuple[list[FileEvent], int, int]:
+    """One chunk in one transaction, staged at once, checked and written only once the chunk
+    before it committed: chunks commit in the file's order, as if one after the other (this
+    one's checks see what that one wrote), and none after a failing one is written."""
+    events, rows = chunk
+    async with engine.begin() as conn:
+        apg = await _stage(conn, rows)
+        if before is not None:
+            await asyncio.wait([before])
+            if before.cancelled() or before.exception() is not None:
+                raise _Abandoned()
+        written, skipped = await _write(conn, apg, events, rows)
+    return events, written, skipped
 
 
 def _rows(chunks: Iterator[list[FileEvent]]) -> Iterator[Chunk]:
@@ -119,12 +158,20 @@ def _rows(chunks: Iterator[list[FileEvent]]) -> Iterator[Chunk]:
                       for i, e in enumerate(chunk)]
 
 
-async def _import_chunk(conn: AsyncConnection, chunk: list[FileEvent], rows: list[tuple]) -> tuple[int, int]:
+async def _stage(conn: AsyncConnection, rows: list[tuple]):
+    """The chunk's rows in a temporary table (nothing of the store read yet); the driver's connection."""
     # through SQLAlchemy first, which opens the transaction the driver calls below then run in
     await conn.execute(text("CREATE TEMP TABLE import_stage (seq int, stream_id text, stream_version int, "
                             "event_id uuid, type text, schema_version int, data jsonb, metadata jsonb) ON COMMIT DROP"))
     apg = (await conn.get_raw_connection()).driver_connection
     await apg.copy_records_to_table("import_stage", columns=COLUMNS, records=rows)
+    # the chain's steps look each stream's next version up: by index, whatever the streams' depth
+    await apg.execute("CREATE INDEX ON import_stage (stream_id, stream_version); "
+                      "ANALYZE import_stage (stream_id, stream_version)")
+    return apg
+
+
+async def _write(conn: AsyncConnection, apg, chunk: list[FileEvent], rows: list[tuple]) -> tuple[int, int]:
     reused = await apg.fetch(
         f"DELETE FROM import_stage s USING {EVENTS} e WHERE e.event_id = s.event_id "
         "RETURNING s.event_id, s.stream_id, s.stream_version, e.stream_id AS at_stream, e.stream_version AS at_version")
@@ -143,9 +190,6 @@ async def _import_chunk(conn: AsyncConnection, chunk: list[FileEvent], rows: lis
     if behind:
         raise ImportConflict("version_conflict", "; ".join(
             f"stream {r['stream_id']} is at version {r['at']}, the file continues it at {r['first']}" for r in behind))
-    # the chain's steps look each stream's next version up: by index, whatever the streams' depth
-    await apg.execute("CREATE INDEX ON import_stage (stream_id, stream_version); "
-                      "ANALYZE import_stage (stream_id, stream_version)")
     await apg.execute(f"SET LOCAL {PRECOMPUTED} = on")
     written = await apg.fetchval(_INSERT_CHAINED)
     await apg.execute(f"SET LOCAL {PRECOMPUTED} = off")

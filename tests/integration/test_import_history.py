@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from operations.history_file import write
-from operations.import_history import import_file
+from operations.import_history import ImportConflict, import_file
 from services.contracts.adapters.contract_streams import store
 from shared.eventstore.chain import verify_chain
 from shared.eventstore.model import NewEvent, StreamAppend
@@ -194,3 +194,37 @@ async def test_a_supplied_hash_is_kept_only_in_a_transaction_declaring_its_hashe
     assert trusted == ("forged", "f" * 64)
     found, checked = await breaks(engine)   # and verify-chain names the one whose hash is wrong
     assert checked == 3 and len(found) == 2 and all("c-declared" in b for b in found)
+
+
+async def test_a_chunk_that_conflicts_stops_the_import_with_every_chunk_before_it_written_and_none_after(
+        isolated, tmp_path):
+    """The next chunk is staged while one is written: it is still written only after that one
+    committed, and not at all when that one fails."""
+    settings, engine = isolated
+    history = tmp_path / "history.jsonl"
+    write(history, 40, seed=12)
+    lines = [json.loads(line) for line in history.read_text().splitlines()]
+    middle = next(line for line in lines[len(lines) // 2:] if line["streams"][0]["expected_version"] == 0)
+    taken = middle["streams"][0]   # a signature: the stream's first version
+    async with engine.begin() as conn:   # a command got there first: the stream is past the file's version
+        await store.append(conn, [StreamAppend(taken["stream"], taken["expected_version"], [
+            NewEvent("contract.cancelled", {"contract_id": taken["stream"]}, uuid.uuid4())])])
+    done, cut = 0, 0   # the file cut into chunks of 50 events, as read() cuts it, up to the chunk that conflicts
+    for n, line in enumerate(lines):
+        if line is middle:
+            break
+        done += sum(len(s["events"]) for s in line["streams"])
+        if done >= 50:
+            cut, done = n + 1, 0
+    expected = sum(len(s["events"]) for line in lines[:cut] for s in line["streams"])
+
+    try:
+        await import_file(engine, history, chunk_events=50)
+        raise AssertionError("the import went through a conflicting chunk")
+    except ImportConflict as conflict:
+        assert conflict.code == "version_conflict" and taken["stream"] in str(conflict)
+    async with engine.connect() as conn:
+        stored = await conn.scalar(text("SELECT count(*) FROM contracts.events WHERE stream_id <> :s"),
+                                   {"s": taken["stream"]})
+    assert cut > 0 and stored == expected   # every chunk before the conflict, nothing of it or after it
+    assert await breaks(engine) == ([], stored + 1)
