@@ -31,9 +31,12 @@ RESTART_SECONDS = 1.0   # after a failure, as the service's supervised workers
 
 
 def projection_runner(settings: Settings, engine, clock, group_id: str | None = None) -> ConsumerRunner:
-    """The live financing consumer, as the service and the workers run it."""
+    """The live financing consumer, as the service and the workers run it: by default in the
+    group of the stack's topic prefix (``<prefix>financing.contracts``), so stacks sharing a
+    broker (tests, the fault trial) never join, nor rebalance, each other's group."""
     return ConsumerRunner(engine, SCHEMA, FinancingProjection(clock), [settings.topic(CONTRACT_EVENTS)],
-                          settings.kafka_bootstrap, batch_size=settings.consumer_batch_size, group_id=group_id)
+                          settings.kafka_bootstrap, batch_size=settings.consumer_batch_size,
+                          group_id=group_id or settings.topic(FinancingProjection.name))
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event, group_id: str | None = None) -> None:
@@ -68,7 +71,7 @@ async def main(group_id: str | None, metrics_port: int) -> None:
     if metrics_port:
         from prometheus_client import start_http_server
         start_http_server(metrics_port, addr="127.0.0.1")
-    group = group_id or FinancingProjection.name
+    group = group_id or settings.topic(FinancingProjection.name)
     log.info("projection_worker.started", group=group, topic=settings.topic(CONTRACT_EVENTS), pid=os.getpid())
     await run_worker(settings, stop, group)
     log.info("projection_worker.stopped", group=group, pid=os.getpid())

@@ -7,17 +7,16 @@ import asyncio
 import structlog
 from fastapi import FastAPI
 
-from services.financing.adapters.financing_projection import FinancingProjection
 from services.financing.adapters.financing_tables import SCHEMA
 from services.financing.adapters.sql_unit_of_work import SqlUnitOfWork
 from services.financing.api import (billing_routes, fee_claim_routes, funding_routes, invoice_page_routes,
                                     referential_routes, simulation_routes)
 from services.financing.application.regularisations import propose_all
+from services.financing.projection_worker import projection_runner
 from shared.api.app import build_app
 from shared.api.feed import feed_router
 from shared.clock import SystemClock
 from shared.eventstore.store import EventStore
-from shared.messaging.consumer import ConsumerRunner
 from shared.periodic import every
 from shared.messaging.relay import OutboxRelay, make_producer
 from shared.messaging.topics import CONTRACT_EVENTS, FINANCING_EVENTS, dlq, ensure_topics
@@ -30,8 +29,7 @@ log = structlog.get_logger("financing")
 async def contract_events_consumer(app: FastAPI, stop: asyncio.Event) -> None:
     s: Settings = app.state.settings
     await ensure_topics(s, [CONTRACT_EVENTS, dlq(CONTRACT_EVENTS)])
-    runner = ConsumerRunner(app.state.engine, SCHEMA, FinancingProjection(app.state.clock),
-                            [s.topic(CONTRACT_EVENTS)], s.kafka_bootstrap, batch_size=s.consumer_batch_size)
+    runner = projection_runner(s, app.state.engine, app.state.clock)   # the extra workers' group
     app.state.consumer = runner
     await runner.run(stop)
 

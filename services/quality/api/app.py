@@ -24,7 +24,8 @@ async def contract_events_consumer(app: FastAPI, stop: asyncio.Event) -> None:
     s: Settings = app.state.settings
     await ensure_topics(s, [CONTRACT_EVENTS, dlq(CONTRACT_EVENTS)])
     runner = ConsumerRunner(app.state.engine, SCHEMA, QualityProjection(), [s.topic(CONTRACT_EVENTS)],
-                            s.kafka_bootstrap, batch_size=s.consumer_batch_size)
+                            s.kafka_bootstrap, batch_size=s.consumer_batch_size,
+                            group_id=s.topic(QualityProjection.name))   # a group per topic prefix
     app.state.consumer = runner
     await runner.run(stop)
 

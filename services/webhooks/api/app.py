@@ -36,7 +36,8 @@ async def fan_out_consumer(app: FastAPI, stop: asyncio.Event) -> None:
     s: Settings = app.state.settings
     await ensure_topics(s, TOPICS)
     runner = ConsumerRunner(app.state.engine, SCHEMA, FanOutProjection(app.state.clock), [s.topic(t) for t in TOPICS],
-                            s.kafka_bootstrap, batch_size=s.consumer_batch_size, after_batch=_worker(app).wake)
+                            s.kafka_bootstrap, batch_size=s.consumer_batch_size, after_batch=_worker(app).wake,
+                            group_id=s.topic(FanOutProjection.name))   # a group per topic prefix
     app.state.consumer = runner
     await runner.run(stop)
 
