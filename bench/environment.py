@@ -66,10 +66,7 @@ class Services:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def start(self, *names: str) -> None:
-        env = {**os.environ, "PARCOURS_DATABASE_URL": self.db.url, "PARCOURS_TOPIC_PREFIX": self.prefix,
-               # the benchmark measures the service, not the per-key limiter
-               "PARCOURS_RATE_LIMIT_PER_SECOND": "1000000", "PARCOURS_RATE_LIMIT_BURST": "1000000",
-               "PARCOURS_LOG_LEVEL": "WARNING"}
+        env = self.env()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for name in names:
             self.ports[name] = free_port()
@@ -91,14 +88,30 @@ class Services:
                     raise RuntimeError(f"the {name} service did not start (see {self.log_dir})")
                 time.sleep(0.1)
 
-    def stop(self) -> None:
-        for p in self.procs:
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "PARCOURS_DATABASE_URL": self.db.url, "PARCOURS_TOPIC_PREFIX": self.prefix,
+                # the benchmark measures the service, not the per-key limiter
+                "PARCOURS_RATE_LIMIT_PER_SECOND": "1000000", "PARCOURS_RATE_LIMIT_BURST": "1000000",
+                "PARCOURS_LOG_LEVEL": "WARNING"}
+
+    def start_projection_workers(self, n: int) -> list[subprocess.Popen]:
+        """``n`` financing projection workers beside the service's own consumer (one group)."""
+        log = (self.log_dir / "bench-financing-workers.log").open("ab")
+        workers = [subprocess.Popen([sys.executable, "-m", "services.financing.projection_worker"], cwd=REPO_ROOT,
+                                    env=self.env(), stdout=log, stderr=log) for _ in range(n)]
+        self.procs += workers
+        return workers
+
+    def stop(self, procs: list[subprocess.Popen] | None = None) -> None:
+        procs = self.procs if procs is None else procs
+        for p in procs:
             p.terminate()
-        for p in self.procs:
+        for p in procs:
             try:
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 p.kill()
+        self.procs = [p for p in self.procs if p not in procs]
 
 
 @contextmanager

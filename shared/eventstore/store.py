@@ -11,7 +11,7 @@ import json
 import uuid
 from typing import Iterable, Sequence
 
-from sqlalchemy import Text, cast, func, select, text, tuple_
+from sqlalchemy import Text, cast, func, literal, select, text, tuple_
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -95,6 +95,14 @@ class EventStore:
              .where(e.c.transaction_id < text("pg_snapshot_xmin(pg_current_snapshot())"))
              .order_by(e.c.transaction_id, e.c.global_position).limit(limit))
         return [_recorded(r) for r in await conn.execute(q)]
+
+    async def committed_after(self, conn: AsyncConnection, after: Cursor) -> bool:
+        """Whether an event committed after ``after`` is visible now, settled or not (``read_all``
+        returns it once every transaction older than it has ended, in any database of the cluster)."""
+        e = self.tables.events
+        return bool(await conn.scalar(select(literal(True)).where(
+            tuple_(e.c.transaction_id, e.c.global_position)
+            > tuple_(text(f"'{int(after.transaction_id)}'::xid8"), after.global_position)).limit(1)))
 
     async def cursor_at(self, conn: AsyncConnection, global_position: int) -> Cursor | None:
         """The commit-order cursor of the event at ``global_position`` (None when absent)."""

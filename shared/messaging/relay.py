@@ -97,11 +97,24 @@ class OutboxRelay:
         OUTBOX_BACKLOG.labels(self.topic).set(n or 0)
         return n or 0
 
-    async def run_until_idle(self) -> int:
-        total = 0
-        while (n := await self.run_once()):
+    async def run_until_idle(self, settle_seconds: float = 120.0) -> int:
+        """Publish until nothing committed is left. Events whose transactions are still settling
+        (the gap-free read waits for every older transaction of the cluster, however long one of
+        them runs) are waited for, polling every ``idle_seconds``, at most ``settle_seconds``
+        after the last batch published: an idle relay is one that left nothing behind."""
+        total, loop = 0, asyncio.get_running_loop()
+        deadline = loop.time() + settle_seconds
+        while True:
+            n = await self.run_once()
             total += n
-        return total
+            if n:
+                deadline = loop.time() + settle_seconds
+                continue
+            async with self.engine.connect() as conn:
+                pending = await self.store.committed_after(conn, self._cursor or await self.checkpoint())
+            if not pending or loop.time() > deadline:
+                return total
+            await asyncio.sleep(self.idle_seconds)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay forever (until ``stop``), as the elected relay of this store."""
