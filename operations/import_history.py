@@ -39,6 +39,8 @@ from shared.eventstore.chain_migration import PRECOMPUTED
 
 COLUMNS = ["seq", "stream_id", "stream_version", "event_id", "type", "schema_version", "data", "metadata"]
 EVENTS = f"{SCHEMA}.events"
+LZ4_FOR_THIS_TRANSACTION = ("SELECT set_config(name, 'lz4', true) FROM pg_settings "
+                            "WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)")
 
 # every event of the chunk with its prev_hash and hash: step k hashes the k-th event of each stream
 # of the chunk, from the hash of the event before it (stored, or hashed at step k-1)
@@ -160,7 +162,10 @@ def _rows(chunks: Iterator[list[FileEvent]]) -> Iterator[Chunk]:
 
 async def _stage(conn: AsyncConnection, rows: list[tuple]):
     """The chunk's rows in a temporary table (nothing of the store read yet); the driver's connection."""
-    # through SQLAlchemy first, which opens the transaction the driver calls below then run in
+    # through SQLAlchemy first, which opens the transaction the driver calls below then run in.
+    # The CERFAs (of the events, of the read model's states) are over TOAST's threshold: lz4, where
+    # the server has it, compresses them several times faster than the default pglz
+    await conn.execute(text(LZ4_FOR_THIS_TRANSACTION))
     await conn.execute(text("CREATE TEMP TABLE import_stage (seq int, stream_id text, stream_version int, "
                             "event_id uuid, type text, schema_version int, data jsonb, metadata jsonb) ON COMMIT DROP"))
     apg = (await conn.get_raw_connection()).driver_connection
