@@ -46,17 +46,21 @@ def shape(model: type[BaseModel]) -> Shape:
 
 
 def _strip(value: Any, s: Shape) -> Any:
+    """``value`` without the personal fields ``s`` names; only the nodes ``s`` reaches are copied
+    (the rest is shared with ``value``, which is never changed)."""
     if isinstance(value, list):
         return [_strip(v, s) for v in value]
     if not isinstance(value, dict):
         return value
-    out = {}
-    for key, v in value.items():
-        rule = s.get(key)
-        if rule == "personal":
-            continue
-        out[key] = _strip(v, rule) if isinstance(rule, dict) else v
-    return out
+    out = None
+    for key, rule in s.items():
+        if key in value:
+            out = out if out is not None else dict(value)   # keeps the keys' order
+            if rule == "personal":
+                del out[key]
+            else:
+                out[key] = _strip(value[key], rule)
+    return value if out is None else out
 
 
 def public_data(event_type: str, version: int, data: Data) -> Data:

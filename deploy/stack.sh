@@ -166,8 +166,9 @@ start_service() { # name port
   if port_open "$port"; then log "port $port is taken by another process"; exit 1; fi
   log "starting $name on 127.0.0.1:$port"
   local out; out=$(log_file "$name")
-  nohup "$VENV/bin/uvicorn" --factory "services.$name.api.app:create_app" --host 127.0.0.1 --port "$port" \
-    --no-access-log >> "$out" 2>&1 &
+  # a session of its own: with PARCOURS_HTTP_WORKERS > 1 uvicorn forks workers, stopped with it (stop_pid)
+  setsid nohup "$VENV/bin/uvicorn" --factory "services.$name.api.app:create_app" --host 127.0.0.1 --port "$port" \
+    --workers "${PARCOURS_HTTP_WORKERS:-1}" --no-access-log >> "$out" 2>&1 &
   echo $! > "$pidf"
 }
 
@@ -230,9 +231,10 @@ stop_pid() { # name
   [ -f "$pidf" ] || return 0
   local pid; pid=$(cat "$pidf")
   if alive "$pid"; then
-    log "stopping $1"; kill "$pid"
+    # its process group when it leads one (a service and the workers uvicorn forked), else itself
+    log "stopping $1"; kill -- "-$pid" 2>/dev/null || kill "$pid"
     for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.2; done
-    kill -9 "$pid" 2>/dev/null || true
+    kill -9 -- "-$pid" 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$pidf"
 }

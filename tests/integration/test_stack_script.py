@@ -60,3 +60,36 @@ def test_checking_postgresql_logs_no_fatal_for_an_unknown_role():
     assert stack("pg_ready").returncode == 0
     after = server_log.read_text(errors="replace").count(fatal) if server_log.exists() else 0
     assert after == count
+
+
+def _group(pgid: int) -> set[int]:
+    """The live processes of a process group."""
+    out = set()
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":   # the pgid, not a zombie
+            out.add(int(status.parent.name))
+    return out
+
+
+async def test_services_with_several_http_workers_serve_and_stop_with_every_worker(tmp_path):
+    """PARCOURS_HTTP_WORKERS=2: uvicorn forks two workers per service, which share the per-key
+    rate limiter (docs/api.md); stopping the stack stops every one of them, not only the parent."""
+    import httpx
+
+    from tests.served import served_stack
+    async with served_stack(tmp_path / "data", PARCOURS_HTTP_WORKERS="2") as stack:
+        pid = int((stack.data_dir / "run" / "contracts.pid").read_text())
+        group = _group(pid)
+        assert pid in group and len(group) >= 3   # the parent and its two workers
+        async with httpx.AsyncClient(base_url=stack.urls["contracts"]) as client:
+            answers = [await client.get("/v1/contracts", headers={"Authorization": f"Bearer {stack.keys.cfa_a}"})
+                       for _ in range(6)]
+        assert {r.status_code for r in answers} == {200}
+
+    async def stopped() -> bool:
+        return not _group(pid)
+    await eventually(stopped, what="every process of the service to stop")
