@@ -22,7 +22,7 @@ from typing import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from sqlalchemy import Text, cast, select, text, tuple_
+from sqlalchemy import Text, cast, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -30,7 +30,7 @@ from operations.projections import ProjectionSpec
 from contract_events.publication import public_data
 from shared.envelope import decode, to_cloudevent
 from shared.eventstore.model import Cursor, RecordedEvent
-from shared.eventstore.store import EventStore
+from shared.eventstore.store import EventStore, committed_after
 from shared.settings import Settings
 
 CRASH_ENV = "PARCOURS_REBUILD_CRASH_AFTER_BATCHES"  # fault injection for the interruption test
@@ -301,8 +301,7 @@ async def read_ledger(conn: AsyncConnection, store: EventStore, after: Cursor, l
                 e.c.stream_version, e.c.event_id, e.c.type, e.c.schema_version, e.c.data, e.c.metadata,
                 e.c.recorded_at)
          .where(e.c.metadata.has_key("ledger"))
-         .where(tuple_(e.c.transaction_id, e.c.global_position)
-                > tuple_(text(f"'{int(after.transaction_id)}'::xid8"), after.global_position))
+         .where(committed_after(e, after))
          .order_by(e.c.transaction_id, e.c.global_position).limit(limit))
     if settled:
         q = q.where(e.c.transaction_id < text("pg_snapshot_xmin(pg_current_snapshot())"))

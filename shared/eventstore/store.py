@@ -11,7 +11,7 @@ import json
 import uuid
 from typing import Iterable, Sequence
 
-from sqlalchemy import Text, cast, func, literal, select, text, tuple_
+from sqlalchemy import BigInteger, Text, bindparam, cast, func, literal, select, text, tuple_
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -90,8 +90,7 @@ class EventStore:
         """Events committed after ``after``, in commit order, never skipping a late commit."""
         e = self.tables.events
         q = (select(*self._columns)
-             .where(tuple_(e.c.transaction_id, e.c.global_position)
-                    > tuple_(text(f"'{int(after.transaction_id)}'::xid8"), after.global_position))
+             .where(committed_after(e, after))
              .where(e.c.transaction_id < text("pg_snapshot_xmin(pg_current_snapshot())"))
              .order_by(e.c.transaction_id, e.c.global_position).limit(limit))
         return [_recorded(r) for r in await conn.execute(q)]
@@ -100,9 +99,7 @@ class EventStore:
         """Whether an event committed after ``after`` is visible now, settled or not (``read_all``
         returns it once every transaction older than it has ended, in any database of the cluster)."""
         e = self.tables.events
-        return bool(await conn.scalar(select(literal(True)).where(
-            tuple_(e.c.transaction_id, e.c.global_position)
-            > tuple_(text(f"'{int(after.transaction_id)}'::xid8"), after.global_position)).limit(1)))
+        return bool(await conn.scalar(select(literal(True)).where(committed_after(e, after)).limit(1)))
 
     async def cursor_at(self, conn: AsyncConnection, global_position: int) -> Cursor | None:
         """The commit-order cursor of the event at ``global_position`` (None when absent)."""
@@ -128,3 +125,11 @@ def _recorded(r) -> RecordedEvent:
         global_position=r.global_position, transaction_id=int(r.transaction_id), stream_id=r.stream_id,
         stream_version=r.stream_version, event_id=r.event_id, type=r.type,
         schema_version=r.schema_version, data=r.data, metadata=r.metadata, recorded_at=r.recorded_at)
+
+
+def committed_after(events, after: Cursor):
+    """The condition "committed after ``after``" in commit order, its values bound: the statement
+    is compiled once, not at every poll with the cursor written into its text."""
+    return (tuple_(events.c.transaction_id, events.c.global_position)
+            > tuple_(text("CAST(:after_tx AS xid8)").bindparams(bindparam("after_tx", str(after.transaction_id), Text)),
+                     bindparam("after_position", after.global_position, BigInteger)))
