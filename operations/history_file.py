@@ -6,6 +6,8 @@ from __future__ import annotations
 from contract_events.catalogue import VERSIONS
 
 import json
+import math
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any, Iterator
 from operations.history_generator import generate
 
 EVENT_IDS = uuid.UUID("6f0c1d1e-8a55-4c1b-9d0e-5e2a7f3b9c10")  # namespace of generated event ids
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def read(path: Path, *, chunk_events: int = 20_000) -> Iterator[list[FileEvent]]
 
 def _parse(n: int, raw: str, last: dict[str, int]) -> list[FileEvent]:
     try:
-        line = json.loads(raw)
+        line = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
         key, streams = line["partition_key"], line["streams"]
         if not isinstance(key, str) or not key or not isinstance(streams, list) or not streams:
             raise TypeError
@@ -89,7 +92,7 @@ def _parse(n: int, raw: str, last: dict[str, int]) -> list[FileEvent]:
                 if not isinstance(e["type"], str) or not isinstance(e["data"], dict) \
                         or type(schema_version) is not int or schema_version < 1:
                     raise TypeError
-                out.append(FileEvent(n, stream_id, expected + i, str(uuid.UUID(e["id"])), e["type"], e["data"], key,
+                out.append(FileEvent(n, stream_id, expected + i, _event_id(e["id"]), e["type"], e["data"], key,
                                      schema_version))
             last[stream_id] = expected + len(events)
         return out
@@ -98,3 +101,23 @@ def _parse(n: int, raw: str, last: dict[str, int]) -> list[FileEvent]:
     except (ValueError, TypeError, KeyError) as exc:
         raise HistoryFileError(n, "malformed_line", "expected {partition_key, streams: [{stream, "
                                                     "expected_version, events: [{id, type, schema_version?, data}]}]}") from exc
+
+
+def _not_json(constant: str):
+    """NaN and Infinity, which json would read, are not JSON: no store could keep them."""
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):   # 1e400: Infinity once read
+        raise ValueError(f"{literal} is out of range")
+    return value
+
+
+def _event_id(value) -> str:
+    """The id in its canonical form (as the store prints it); parsing it is only needed when it
+    is written otherwise."""
+    if isinstance(value, str) and CANONICAL_UUID.fullmatch(value):
+        return value
+    return str(uuid.UUID(value))

@@ -20,6 +20,7 @@ chunk before."""
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -155,9 +156,16 @@ async def _import_after(engine: AsyncEngine, chunk: Chunk, before: asyncio.Task 
 
 def _rows(chunks: Iterator[list[FileEvent]]) -> Iterator[Chunk]:
     for chunk in chunks:
-        yield chunk, [(i, e.stream_id, e.version, e.event_id, e.type, e.schema_version, orjson.dumps(e.data).decode(),
-                       orjson.dumps({"partitionkey": e.partition_key, "actor": "import"}).decode())
+        yield chunk, [(i, e.stream_id, e.version, e.event_id, e.type, e.schema_version, _json(e.data),
+                       _json({"partitionkey": e.partition_key, "actor": "import"}))
                       for i, e in enumerate(chunk)]
+
+
+def _json(value) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:   # an integer past 64 bits: json writes it
+        return json.dumps(value, ensure_ascii=False)
 
 
 async def _stage(conn: AsyncConnection, rows: list[tuple]):
