@@ -10,7 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from services.financing.application.simulate import simulate
-from services.financing.domain.inputs import parse_simulation
+from services.financing.domain.inputs import parse_simulation_json
 
 app = typer.Typer(no_args_is_help=True, help="Funding: simulations and the NPEC referential.")
 
@@ -21,7 +21,7 @@ def simulate_cmd(file: str = typer.Argument(..., help="a JSON file {events, refe
     """Compute funding for the events in FILE, offline, and print the JSON result."""
     raw = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     try:
-        request = parse_simulation(json.loads(raw))
+        request = parse_simulation_json(raw)
     except json.JSONDecodeError as exc:
         typer.echo(f"error: not JSON: {exc}", err=True)
         raise typer.Exit(2)

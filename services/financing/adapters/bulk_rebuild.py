@@ -27,6 +27,7 @@ import asyncpg
 import orjson
 
 from contract_events.facts import rncp_of
+from kernel.collection import collection_paused
 from services.financing.adapters.financing_tables import advances, contract_events, contracts, lines
 from services.financing.adapters.referential import referential_of
 from services.financing.application.apply_contract_events import received, summaries
@@ -163,7 +164,8 @@ async def _write(apg: asyncpg.Connection, schema: str, share: int, events: list[
     async with apg.transaction():
         referential = await _referential(apg, schema, {r for e in events
                                                        if (r := rncp_of({"type": e.type, "data": e.data}))})
-        summaries_, years, advances_ = paths_rows(events, referential, today)
+        with collection_paused():   # a large pure computation: no cycle to collect (kernel/collection.py)
+            summaries_, years, advances_ = paths_rows(events, referential, today)
         for table, kind, items in ((contracts.name, ContractSummary, summaries_), (lines.name, FundingYear, years),
                                    (advances.name, StoredAdvance, advances_)):
             if items:

@@ -2,11 +2,11 @@
 Each event type's data is checked for the fields the rules read (other fields are kept)."""
 from __future__ import annotations
 
-import json
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from contract_events.readers import reader_model
@@ -99,10 +99,10 @@ def parse_simulation(payload: Any) -> SimulationIn:
 
 def parse_simulation_json(raw: str | bytes) -> SimulationIn:
     """``parse_simulation(json.loads(raw))`` with the JSON decoded inside the same pause of the
-    collector (the decoded request is most of the objects). Raises json.JSONDecodeError or
-    pydantic's ValidationError."""
+    collector (the decoded request is most of the objects), by orjson. Raises
+    json.JSONDecodeError (orjson's is one) or pydantic's ValidationError."""
     with collection_paused():
-        return parse_simulation(json.loads(raw))
+        return parse_simulation(orjson.loads(raw))
 
 
 __all__ = ["SimulationIn", "parse_simulation", "parse_simulation_json", "ValidationError"]
