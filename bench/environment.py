@@ -3,7 +3,6 @@ a prefix of its own on the stack's Kafka, services started on free ports, peak m
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 from shared import scratch_databases
 from shared.net import free_port
+from shared.observability import peak_rss_mib
 from shared.settings import REPO_ROOT, Settings
 
 
@@ -123,6 +123,4 @@ def peak_memory():
     except OSError:
         pass
     yield box
-    status = Path("/proc/self/status").read_text()
-    found = re.search(r"VmHWM:\s+(\d+) kB", status)
-    box["mib"] = int(found.group(1)) / 1024 if found else None
+    box["mib"] = peak_rss_mib()

@@ -15,7 +15,6 @@ import json
 import multiprocessing
 import os
 import random
-import resource
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
@@ -31,6 +30,7 @@ from contract_events.publication import public_data
 from shared.envelope import decode, to_cloudevent
 from shared.eventstore.model import Cursor, RecordedEvent
 from shared.eventstore.store import EventStore, committed_after
+from shared.observability import peak_rss_mib
 from shared.settings import Settings
 
 CRASH_ENV = "PARCOURS_REBUILD_CRASH_AFTER_BATCHES"  # fault injection for the interruption test
@@ -225,7 +225,7 @@ def _consume_partitions(database_url: str, bootstrap: str, spec_name: str, targe
         finally:
             await engine.dispose()
     done = asyncio.run(run())
-    return done, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return done, peak_rss_mib()
 
 
 async def topic_partitions(settings: Settings, topic: str) -> list[int]:

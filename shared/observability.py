@@ -65,3 +65,15 @@ def configure_logging(level: str = "INFO") -> None:
         logger_factory=lambda *args: _StderrLogger(),
         cache_logger_on_first_use=True,
     )
+
+
+def peak_rss_mib() -> float | None:
+    """This process's peak resident memory in MiB (Linux's VmHWM: since the process's exec or the
+    last reset through /proc/self/clear_refs; ``ru_maxrss`` would also count, in a spawned
+    process, the parent's memory at the fork). None where /proc is not there."""
+    try:
+        status = open("/proc/self/status").read()
+    except OSError:
+        return None
+    found = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return int(found.group(1)) / 1024 if found else None

@@ -15,8 +15,8 @@ The rows are those the live projection writes (same handler functions: ``receive
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
-import resource
 from dataclasses import fields
 from datetime import date
 from functools import lru_cache
@@ -34,6 +34,7 @@ from services.financing.application.apply_contract_events import received, summa
 from services.financing.application.funding_paths import funding_years, stored_advances
 from services.financing.application.unit_of_work import ContractSummary, FundingYear, PathEvent, StoredAdvance
 from services.financing.domain.engine import compute
+from shared.observability import peak_rss_mib
 
 CRASH_ENV = "PARCOURS_REBUILD_CRASH_AFTER_PATH_CHUNKS"   # fault injection for the interruption test
 _EVENT_COLUMNS = ("event_id", "apprentice_id", "contract_id", "sequence", "type", "data", "recorded_at")
@@ -127,18 +128,22 @@ async def compute_share(database_url: str, schema: str, share: int, shares: int,
                 f"AND apprentice_id > $3 ORDER BY apprentice_id, arrival", shares, share, after or "", prefetch=20_000)
             pending: list[PathEvent] = []
             paths = 0
-            async for path, rows in _paths(cursor):
-                pending += rows
-                paths += 1
-                if paths == chunk:
-                    await _write(writer, schema, share, pending, path, paths, today)
+            # the collector runs once per chunk, over what the chunk allocated, instead of the many
+            # full passes its allocation counts would trigger over every live object (kernel/collection.py)
+            with collection_paused():
+                async for path, rows in _paths(cursor):
+                    pending += rows
+                    paths += 1
+                    if paths == chunk:
+                        await _write(writer, schema, share, pending, path, paths, today)
+                        done += paths
+                        pending, paths = [], 0
+                        gc.collect(0)
+                        if crash and done // chunk == crash:
+                            os._exit(137)
+                if pending:
+                    await _write(writer, schema, share, pending, pending[-1].apprentice_id, paths, today)
                     done += paths
-                    pending, paths = [], 0
-                    if crash and done // chunk == crash:
-                        os._exit(137)
-            if pending:
-                await _write(writer, schema, share, pending, pending[-1].apprentice_id, paths, today)
-                done += paths
         await writer.execute(f"UPDATE {schema}._rebuild_paths SET complete = true WHERE share = $1", share)
         return done
     finally:
@@ -164,8 +169,7 @@ async def _write(apg: asyncpg.Connection, schema: str, share: int, events: list[
     async with apg.transaction():
         referential = await _referential(apg, schema, {r for e in events
                                                        if (r := rncp_of({"type": e.type, "data": e.data}))})
-        with collection_paused():   # a large pure computation: no cycle to collect (kernel/collection.py)
-            summaries_, years, advances_ = paths_rows(events, referential, today)
+        summaries_, years, advances_ = paths_rows(events, referential, today)
         for table, kind, items in ((contracts.name, ContractSummary, summaries_), (lines.name, FundingYear, years),
                                    (advances.name, StoredAdvance, advances_)):
             if items:
@@ -188,5 +192,5 @@ def run_share(database_url: str, schema: str, share: int, shares: int, today: da
     """A share in a process of its own (the entry point of ``--workers``): the paths computed and
     the process's peak resident memory in MiB."""
     paths = asyncio.run(compute_share(database_url, schema, share, shares, today, chunk))
-    return paths, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return paths, peak_rss_mib()
 
