@@ -73,7 +73,14 @@ async def relay(settings: Settings, batch: int = 5000) -> tuple[int, float]:
         started = time.perf_counter()
         n = await OutboxRelay(engine, store, producer, settings.topic(CONTRACT_EVENTS), "/parcours/contracts",
                               batch_size=batch).run_until_idle()
-        return n, time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        if not n:   # the gap-free read waited in vain: say which transaction of the cluster held it back
+            async with engine.connect() as conn:
+                held = (await conn.execute(text(
+                    "SELECT pid, datname, application_name, state, now() - xact_start AS age, left(query, 200) "
+                    "FROM pg_stat_activity WHERE backend_xid IS NOT NULL ORDER BY xact_start LIMIT 5"))).all()
+            raise RuntimeError(f"the relay published nothing; transactions holding the cluster's xmin: {held}")
+        return n, seconds
     finally:
         await producer.stop()
         await engine.dispose()

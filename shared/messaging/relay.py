@@ -112,7 +112,10 @@ class OutboxRelay:
                 continue
             async with self.engine.connect() as conn:
                 pending = await self.store.committed_after(conn, self._cursor or await self.checkpoint())
-            if not pending or loop.time() > deadline:
+            if not pending:
+                return total
+            if loop.time() > deadline:
+                log.warning("relay.unsettled_events_left", topic=self.topic, waited_seconds=settle_seconds)
                 return total
             await asyncio.sleep(self.idle_seconds)
 
