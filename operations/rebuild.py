@@ -159,10 +159,7 @@ async def from_kafka(engine: AsyncEngine, spec: ProjectionSpec, target: str, set
     else:
         done = await _consume(engine, spec, target, projection, settings.kafka_bootstrap, topic, ends, position,
                               batch, progress)
-    await compute_paths(engine, spec, target, projection, workers, paths, chunk)
-    if stats is not None:   # what a benchmark reports beside the rate
-        stats["workers_peak_mib"] = getattr(projection, "workers_peak_mib", None)
-    await _complete(engine, target)
+    await _finish(engine, spec, target, projection, workers, paths, chunk, stats)
     return done
 
 
@@ -280,10 +277,7 @@ async def from_feed(engine: AsyncEngine, spec: ProjectionSpec, target: str, resu
             upcoming.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await upcoming
-    await compute_paths(engine, spec, target, projection, workers, paths, chunk)
-    if stats is not None:   # what a benchmark reports beside the rate
-        stats["workers_peak_mib"] = getattr(projection, "workers_peak_mib", None)
-    await _complete(engine, target)
+    await _finish(engine, spec, target, projection, workers, paths, chunk, stats)
     return done
 
 
@@ -356,6 +350,16 @@ async def from_ledger(engine: AsyncEngine, spec: ProjectionSpec, target: str, pr
             progress(len(events), None)
         await raw.execute(text(f"UPDATE {target}._rebuild_ledger SET complete = true"))
     return done
+
+
+async def _finish(engine: AsyncEngine, spec: ProjectionSpec, target: str, projection, workers: int,
+                  paths: Progress | None, chunk: int, stats: dict | None) -> None:
+    """After the source is stored whole: the paths computed (a bulk projection), the rebuild marked
+    complete."""
+    await compute_paths(engine, spec, target, projection, workers, paths, chunk)
+    if stats is not None:   # what a benchmark reports beside the rate
+        stats["workers_peak_mib"] = getattr(projection, "workers_peak_mib", None)
+    await _complete(engine, target)
 
 
 async def _complete(engine: AsyncEngine, target: str) -> None:

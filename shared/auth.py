@@ -30,7 +30,6 @@ api_keys = Table("api_keys", _md,
 
 
 
-_hash = key_hash
 _BY_ID = text("SELECT key_hash, role, org, revoked_at FROM auth.api_keys WHERE key_id = :key_id")
 
 
@@ -41,7 +40,7 @@ async def create_key(conn: AsyncConnection, role: str, org: str, label: str | No
         raise ValueError("an organisation is required")
     key_id = secrets.token_hex(6)
     raw = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
-    await conn.execute(api_keys.insert().values(key_id=key_id, key_hash=_hash(raw), role=role,
+    await conn.execute(api_keys.insert().values(key_id=key_id, key_hash=key_hash(raw), role=role,
                                                 org=org.strip(), label=label))
     return key_id, raw
 
@@ -63,7 +62,7 @@ async def authenticate(conn: AsyncConnection, raw: str) -> Principal | None:
     if key_id is None:
         return None
     row = (await conn.execute(_BY_ID, {"key_id": key_id})).first()
-    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, _hash(raw)):
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, key_hash(raw)):
         return None
     return Principal(key_id, row.role, row.org)
 

@@ -7,6 +7,7 @@ from functools import lru_cache
 from sqlalchemy import JSON, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shared.settings import Settings
@@ -25,6 +26,12 @@ def make_engine(settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
             }
         },
     )
+
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    """The settings' SQLAlchemy URL as asyncpg's own DSN (a connection of its own, outside the pool)."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 MAX_BIND_PARAMETERS = 32_000  # PostgreSQL's protocol allows 32 767 per statement

@@ -12,14 +12,13 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from shared.api.domain_errors import install_domain_error_handler
 from shared.api.edge import Edge
 from shared.api.key_lookups import KeyLookups, SharedLimit
 from shared.api.problems import ERROR_RESPONSES, Problem, install_problem_handlers
 from shared.api.ratelimit import RateLimiter
-from shared.db import make_engine
+from shared.db import asyncpg_dsn, make_engine
 from shared.observability import CONSUMER_LAG, DEPENDENCY_UP, OUTBOX_BACKLOG, configure_logging
 from shared.outage import is_unavailable, outage_log
 from shared.settings import Settings
@@ -111,8 +110,7 @@ def key_lookups(service: str, settings: Settings) -> KeyLookups:
     """The process's key lookups; with several HTTP workers they also spend the shared rate buckets."""
     shared = SharedLimit(service, settings.rate_limit_per_second, settings.rate_limit_burst) \
         if settings.http_workers > 1 else None
-    dsn = make_url(settings.database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return KeyLookups(dsn, shared_limit=shared, timeout=settings.statement_timeout_ms / 1000)
+    return KeyLookups(asyncpg_dsn(settings.database_url), shared_limit=shared, timeout=settings.statement_timeout_ms / 1000)
 
 
 async def reject_unknown_query(request: Request) -> None:

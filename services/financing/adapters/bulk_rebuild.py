@@ -34,15 +34,12 @@ from services.financing.application.apply_contract_events import received, summa
 from services.financing.application.funding_paths import funding_years, stored_advances
 from services.financing.application.unit_of_work import ContractSummary, FundingYear, PathEvent, StoredAdvance
 from services.financing.domain.engine import compute
+from shared.db import asyncpg_dsn
 from shared.observability import peak_rss_mib
 
 CRASH_ENV = "PARCOURS_REBUILD_CRASH_AFTER_PATH_CHUNKS"   # fault injection for the interruption test
 _EVENT_COLUMNS = ("event_id", "apprentice_id", "contract_id", "sequence", "type", "data", "recorded_at")
 COMPUTED = (contracts.name, lines.name, advances.name)   # the tables phase 2 writes
-
-
-def asyncpg_dsn(database_url: str) -> str:
-    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 @lru_cache(maxsize=None)
