@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from shared.settings import Settings
 
 
-def make_engine(settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
     return create_async_engine(
         settings.database_url,
-        pool_size=pool_size,
-        max_overflow=20,
+        pool_size=settings.db_pool_size if pool_size is None else pool_size,
+        max_overflow=settings.db_max_overflow,
         pool_pre_ping=False,
         connect_args={
             "server_settings": {

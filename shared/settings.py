@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = 60.0
     consumer_batch_size: int = 1000
     statement_timeout_ms: int = 15000
+    # Connections each process keeps (docs/scaling.md, "Connections"): a request past the pool
+    # waits for a connection instead of opening one per call (a new connection costs PostgreSQL a
+    # backend and this process the statements it had prepared); past pool + overflow it waits.
+    db_pool_size: int = 20
+    db_max_overflow: int = 10
     max_body_bytes: int = 1_000_000
     max_upload_bytes: int = 50_000_000
     rate_limit_per_second: float = 200.0
