@@ -166,8 +166,14 @@ start_service() { # name port
   if port_open "$port"; then log "port $port is taken by another process"; exit 1; fi
   log "starting $name on 127.0.0.1:$port"
   local out; out=$(log_file "$name")
+  # several workers share their metrics through files (prometheus_client's multiprocess mode), a
+  # directory per service emptied at each start (shared/observability.py, metrics_registry)
+  local metrics=""
+  if [ "${PARCOURS_HTTP_WORKERS:-1}" -gt 1 ]; then
+    metrics="$DATA/run/metrics-$name"; rm -rf "$metrics"; mkdir -p "$metrics"
+  fi
   # a session of its own: with PARCOURS_HTTP_WORKERS > 1 uvicorn forks workers, stopped with it (stop_pid)
-  setsid nohup "$VENV/bin/uvicorn" --factory "services.$name.api.app:create_app" --host 127.0.0.1 --port "$port" \
+  PROMETHEUS_MULTIPROC_DIR="$metrics" setsid nohup "$VENV/bin/uvicorn" --factory "services.$name.api.app:create_app" --host 127.0.0.1 --port "$port" \
     --workers "${PARCOURS_HTTP_WORKERS:-1}" --no-access-log >> "$out" 2>&1 &
   echo $! > "$pidf"
 }

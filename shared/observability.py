@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 
 import structlog
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 
 REQUEST_LATENCY = Histogram("parcours_http_request_seconds", "HTTP request latency",
                             ["service", "method", "route", "status"])
@@ -14,16 +15,41 @@ EVENTS_APPENDED = Counter("parcours_events_appended_total", "Events appended to 
 EVENTS_PUBLISHED = Counter("parcours_events_published_total", "Events published to Kafka", ["topic"])
 EVENTS_CONSUMED = Counter("parcours_events_consumed_total", "Events applied by a consumer", ["consumer"])
 EVENTS_DEAD_LETTERED = Counter("parcours_events_dead_lettered_total", "Records sent to a DLQ", ["consumer"])
+# With several HTTP workers (PROMETHEUS_MULTIPROC_DIR set, see metrics_registry) each gauge keeps
+# one value per live process and /metrics shows the largest: the partition's owner, the elected
+# relay, the worker that saw a dependency down last (multiprocess_mode is ignored otherwise).
 CONSUMER_LAG = Gauge("parcours_consumer_lag", "Records behind the end of the partition",
-                     ["consumer", "topic", "partition"])
+                     ["consumer", "topic", "partition"], multiprocess_mode="livemax")
 DEPENDENCY_UP = Gauge("parcours_dependency_up", "1 when the dependency answered the last health check",
-                      ["service", "dependency"])
-OUTBOX_BACKLOG = Gauge("parcours_outbox_backlog", "Events not yet published", ["topic"])
+                      ["service", "dependency"], multiprocess_mode="livemostrecent")
+OUTBOX_BACKLOG = Gauge("parcours_outbox_backlog", "Events not yet published", ["topic"],
+                       multiprocess_mode="livemax")
 WEBHOOK_ATTEMPTS = Counter("parcours_webhook_attempts_total", "Webhook delivery attempts by outcome", ["outcome"])
 WEBHOOK_ATTEMPT_SECONDS = Histogram("parcours_webhook_attempt_seconds", "Webhook delivery attempt latency",
                                     ["outcome"])
 WEBHOOK_OLDEST_PENDING = Gauge("parcours_webhook_oldest_pending_seconds",
-                               "Age of the oldest event an endpoint has not received yet", ["endpoint"])
+                               "Age of the oldest event an endpoint has not received yet", ["endpoint"],
+                               multiprocess_mode="livemax")
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own setting: deploy/stack.sh sets it
+
+
+def metrics_registry() -> CollectorRegistry:
+    """What /metrics and /health read: this process's metrics, or, when the service runs as
+    several uvicorn workers (deploy/stack.sh sets PROMETHEUS_MULTIPROC_DIR for them), every live
+    worker's, summed for counters and histograms (prometheus_client's multiprocess mode)."""
+    if not os.environ.get(MULTIPROCESS_DIR):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
+
+
+def forget_this_process() -> None:
+    """At a worker's clean exit: its live gauges leave the multiprocess files (its counters stay
+    counted). A worker killed without notice keeps its last gauge values until the stack restarts."""
+    if os.environ.get(MULTIPROCESS_DIR):
+        multiprocess.mark_process_dead(os.getpid())
 
 _SECRET = re.compile(r"(Bearer\s+)\S+|(prc_[A-Za-z0-9_-]{6})[A-Za-z0-9_-]+", re.I)
 _PERSONAL_KEYS = {"birth_date", "authorization", "api_key", "key", "password", "name", "first_name",

@@ -19,7 +19,8 @@ from shared.api.key_lookups import KeyLookups, SharedLimit
 from shared.api.problems import ERROR_RESPONSES, Problem, install_problem_handlers
 from shared.api.ratelimit import RateLimiter
 from shared.db import asyncpg_dsn, make_engine
-from shared.observability import CONSUMER_LAG, DEPENDENCY_UP, OUTBOX_BACKLOG, configure_logging
+from shared.observability import (CONSUMER_LAG, DEPENDENCY_UP, OUTBOX_BACKLOG, configure_logging,
+                                  forget_this_process, metrics_registry)
 from shared.outage import is_unavailable, outage_log
 from shared.settings import Settings
 
@@ -59,6 +60,7 @@ def build_app(service: str, settings: Settings, routers: list[APIRouter], *,
                 except (asyncio.TimeoutError, asyncio.CancelledError):
                     t.cancel()
             await app.state.engine.dispose()
+            forget_this_process()
 
     app = FastAPI(title=f"Parcours {service}", version="1.0.0", lifespan=lifespan, description=description)
     app.state.service = service
@@ -88,8 +90,9 @@ def build_app(service: str, settings: Settings, routers: list[APIRouter], *,
     async def details(request: Request):
         """Ready or not, and what is degraded: the broker, the relay's backlog, the consumers' lag."""
         checks = await _dependencies(request.app, settings)
-        backlog = {**_samples(OUTBOX_BACKLOG, settings.topic_prefix, "topic"),
-                   **_samples(CONSUMER_LAG, settings.topic_prefix, "consumer", "topic", "partition")}
+        registry = metrics_registry()
+        backlog = {**_samples(registry, OUTBOX_BACKLOG, settings.topic_prefix, "topic"),
+                   **_samples(registry, CONSUMER_LAG, settings.topic_prefix, "consumer", "topic", "partition")}
         status = "unavailable" if checks["database"] != "ok" else \
             "degraded" if checks["kafka"] != "ok" or any(backlog.values()) else "ok"
         return JSONResponse({"status": status, "checks": checks, "backlog": backlog},
@@ -98,7 +101,7 @@ def build_app(service: str, settings: Settings, routers: list[APIRouter], *,
     @health.get("/metrics", include_in_schema=False)
     async def metrics(request: Request):
         await _dependencies(request.app, settings)
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(metrics_registry()), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(health)
     for r in routers:
@@ -140,10 +143,13 @@ async def _dependencies(app: FastAPI, settings: Settings, kafka: bool = True) ->
     return checks
 
 
-def _samples(gauge, topic_prefix: str, *labels: str) -> dict[str, float]:
-    """The gauge's current values in this process for this service's topics, keyed by labels."""
-    return {"/".join(s.labels[name] for name in labels): s.value
-            for metric in gauge.collect() for s in metric.samples if s.labels["topic"].startswith(topic_prefix)}
+def _samples(registry, gauge, topic_prefix: str, *labels: str) -> dict[str, float]:
+    """The gauge's current values (every worker's, see metrics_registry) for this service's topics,
+    keyed by labels."""
+    name = gauge._name
+    return {"/".join(s.labels[label] for label in labels): s.value
+            for metric in registry.collect() if metric.name == name
+            for s in metric.samples if s.name == name and s.labels.get("topic", "").startswith(topic_prefix)}
 
 
 async def _kafka_reachable(bootstrap: str) -> bool:

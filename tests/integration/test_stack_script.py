@@ -75,6 +75,14 @@ def _group(pgid: int) -> set[int]:
     return out
 
 
+def _requests_counted(metrics, route: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+    assert metrics.status_code == 200
+    return sum(sample.value for family in text_string_to_metric_families(metrics.text)
+               for sample in family.samples
+               if sample.name == "parcours_http_request_seconds_count" and sample.labels.get("route") == route)
+
+
 async def test_services_with_several_http_workers_serve_and_stop_with_every_worker(tmp_path):
     """PARCOURS_HTTP_WORKERS=2: uvicorn forks two workers per service, which share the per-key
     rate limiter (docs/api.md); stopping the stack stops every one of them, not only the parent."""
@@ -85,10 +93,18 @@ async def test_services_with_several_http_workers_serve_and_stop_with_every_work
         pid = int((stack.data_dir / "run" / "contracts.pid").read_text())
         group = _group(pid)
         assert pid in group and len(group) >= 3   # the parent and its two workers
-        async with httpx.AsyncClient(base_url=stack.urls["contracts"]) as client:
+        # a connection per call (Connection: close), so that the calls spread over both workers
+        async with httpx.AsyncClient(base_url=stack.urls["contracts"], headers={"Connection": "close"}) as client:
             answers = [await client.get("/v1/contracts", headers={"Authorization": f"Bearer {stack.keys.cfa_a}"})
-                       for _ in range(6)]
-        assert {r.status_code for r in answers} == {200}
+                       for _ in range(12)]
+            assert {r.status_code for r in answers} == {200}
+            # /metrics counts every worker's calls whichever worker answers it (before, each worker
+            # counted only its own share of the twelve); a worker records a call just after its answer
+            async def all_counted() -> bool:
+                return _requests_counted(await client.get("/metrics"), "/v1/contracts") == 12
+            await eventually(all_counted, what="the twelve calls in /metrics")
+            for _ in range(4):
+                assert _requests_counted(await client.get("/metrics"), "/v1/contracts") == 12
 
     async def stopped() -> bool:
         return not _group(pid)
