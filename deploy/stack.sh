@@ -168,12 +168,14 @@ start_service() { # name port
   local out; out=$(log_file "$name")
   # several workers share their metrics through files (prometheus_client's multiprocess mode), a
   # directory per service emptied at each start (shared/observability.py, metrics_registry)
-  local metrics=""
+  # (prometheus_client takes the variable's mere presence, even empty, for that mode: unset otherwise)
+  local metrics=(env -u PROMETHEUS_MULTIPROC_DIR)
   if [ "${PARCOURS_HTTP_WORKERS:-1}" -gt 1 ]; then
-    metrics="$DATA/run/metrics-$name"; rm -rf "$metrics"; mkdir -p "$metrics"
+    metrics=(env "PROMETHEUS_MULTIPROC_DIR=$DATA/run/metrics-$name")
+    rm -rf "$DATA/run/metrics-$name"; mkdir -p "$DATA/run/metrics-$name"
   fi
   # a session of its own: with PARCOURS_HTTP_WORKERS > 1 uvicorn forks workers, stopped with it (stop_pid)
-  PROMETHEUS_MULTIPROC_DIR="$metrics" setsid nohup "$VENV/bin/uvicorn" --factory "services.$name.api.app:create_app" --host 127.0.0.1 --port "$port" \
+  "${metrics[@]}" setsid nohup "$VENV/bin/uvicorn" --factory "services.$name.api.app:create_app" --host 127.0.0.1 --port "$port" \
     --workers "${PARCOURS_HTTP_WORKERS:-1}" --no-access-log >> "$out" 2>&1 &
   echo $! > "$pidf"
 }

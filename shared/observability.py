@@ -38,7 +38,7 @@ def metrics_registry() -> CollectorRegistry:
     """What /metrics and /health read: this process's metrics, or, when the service runs as
     several uvicorn workers (deploy/stack.sh sets PROMETHEUS_MULTIPROC_DIR for them), every live
     worker's, summed for counters and histograms (prometheus_client's multiprocess mode)."""
-    if not os.environ.get(MULTIPROCESS_DIR):
+    if MULTIPROCESS_DIR not in os.environ:  # prometheus_client's own test: present, even empty
         return REGISTRY
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
@@ -48,7 +48,7 @@ def metrics_registry() -> CollectorRegistry:
 def forget_this_process() -> None:
     """At a worker's clean exit: its live gauges leave the multiprocess files (its counters stay
     counted). A worker killed without notice keeps its last gauge values until the stack restarts."""
-    if os.environ.get(MULTIPROCESS_DIR):
+    if MULTIPROCESS_DIR in os.environ:
         multiprocess.mark_process_dead(os.getpid())
 
 _SECRET = re.compile(r"(Bearer\s+)\S+|(prc_[A-Za-z0-9_-]{6})[A-Za-z0-9_-]+", re.I)
