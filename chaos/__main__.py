@@ -20,8 +20,8 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 
 @app.command()
-def main(kills: int = typer.Option(12, min=1, help="kill -9 this many times, cycling contracts, financing, "
-                                                   "quality, webhooks, kafka, postgres"),
+def main(kills: int = typer.Option(14, min=1, help="kill -9 this many times, cycling contracts, financing, "
+                                                   "quality, webhooks, financing-worker-1, kafka, postgres"),
          rate: float = typer.Option(6.0, min=0.1, help="contracts signed per second"),
          contracts: int = typer.Option(10_000, min=1, help="stop the load after this many contracts"),
          down: float = typer.Option(1.0, min=0, help="seconds a killed component stays down before its restart"),

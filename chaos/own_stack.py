@@ -20,7 +20,10 @@ from shared.settings import REPO_ROOT, Settings
 
 STACK = REPO_ROOT / "deploy" / "stack.sh"
 SERVICES = ("contracts", "financing", "quality", "webhooks")
-COMPONENTS = (*SERVICES, "kafka", "postgres")
+# one financing projection worker beside the service's own consumer (docs/scaling.md): a kill
+# moves its partitions to the service, which must neither lose nor double an effect
+PROJECTION_WORKER = "financing-worker-1"
+COMPONENTS = (*SERVICES, PROJECTION_WORKER, "kafka", "postgres")
 CHAOS_DATA = REPO_ROOT / ".chaos-data"
 
 
@@ -62,8 +65,8 @@ class OwnStack:
 
     def listens(self, component: str) -> list[int]:
         """The ports a component accepts on."""
-        return {"kafka": [self.ports["kafka"], self.ports["controller"]], "postgres": [self.ports["pg"]]}.get(
-            component, [self.ports.get(component, 0)])
+        return {"kafka": [self.ports["kafka"], self.ports["controller"]], "postgres": [self.ports["pg"]],
+                PROJECTION_WORKER: []}.get(component, [self.ports.get(component, 0)])
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -78,7 +81,7 @@ class OwnStack:
                 "PARCOURS_PG_PORT": str(self.ports["pg"]), "PARCOURS_PG_DB": self.database, "PARCOURS_DATABASE_URL": self.database_url,
                 "PARCOURS_KAFKA_PORT": str(self.ports["kafka"]), "PARCOURS_KAFKA_BOOTSTRAP": self.bootstrap,
                 "PARCOURS_KAFKA_CONTROLLER_PORT": str(self.ports["controller"]),
-                "PARCOURS_TOPIC_PREFIX": self.topic_prefix,
+                "PARCOURS_TOPIC_PREFIX": self.topic_prefix, "PARCOURS_FINANCING_WORKERS": "1",
                 # the trial's webhook receiver listens on loopback over http (chaos/receiver.py)
                 "PARCOURS_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1,localhost",
                 **{f"PARCOURS_{s.upper()}_PORT": str(self.ports[s]) for s in SERVICES}}

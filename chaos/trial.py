@@ -1,6 +1,6 @@
 """The fault trial itself (docs/fault_trial.md): start a stack of its own and a webhook receiver
 whose endpoint gets every event, run the load, kill -9 each component in turn (contracts,
-financing, quality, webhooks, Kafka, PostgreSQL, and again), restart it with deploy/stack.sh,
+financing, quality, webhooks, a financing projection worker, Kafka, PostgreSQL, and again), restart it with deploy/stack.sh,
 time its recovery; then let everything settle (on the topic, in the projections, at the
 receiver), run the operators' verifications and judge (chaos/checks.py). The stack is stopped,
 the receiver closed and the data removed at the end, whatever happened."""
@@ -16,12 +16,12 @@ from typing import Callable
 from chaos import evidence, processes
 from chaos.checks import Evidence, Verdict, judge
 from chaos.load import Acknowledged, Load, LoadFigures
-from chaos.own_stack import COMPONENTS, SERVICES, OwnStack, StackError
+from chaos.own_stack import COMPONENTS, PROJECTION_WORKER, SERVICES, OwnStack, StackError
 from chaos.receiver import Receiver, register
 from chaos.verify import Verification, verify_all
 
 RESTART = {"contracts": "services", "financing": "services", "quality": "services", "webhooks": "services",
-           "kafka": "start_kafka", "postgres": "start_postgres"}
+           PROJECTION_WORKER: "services", "kafka": "start_kafka", "postgres": "start_postgres"}
 
 
 @dataclass
@@ -71,6 +71,9 @@ async def poll(check: Callable, deadline: float, interval: float = 0.2):
 async def recovered(stack: OwnStack, component: str) -> bool:
     if component in SERVICES:
         return await stack.ready(component)
+    if component == PROJECTION_WORKER:   # no HTTP: its process again, which rejoins the group
+        pid = processes.pid_of(stack.data_dir, component)
+        return pid is not None and processes.alive(pid) and processes.belongs(pid, stack.data_dir)
     if component == "kafka" and not await stack.broker_answers():
         return False
     return all([await stack.ready(s) for s in SERVICES])
