@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import multiprocessing
 import os
@@ -19,16 +20,20 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import Text, cast, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from kernel.collection import collection_paused
 from operations.projections import ProjectionSpec
 from contract_events.publication import public_data
 from shared.envelope import decode, to_cloudevent
 from shared.eventstore.model import Cursor, RecordedEvent
+from shared.db import asyncpg_dsn
+from shared.eventstore.feed_reader import FeedReader
 from shared.eventstore.store import EventStore, committed_after
 from shared.observability import peak_rss_mib
 from shared.settings import Settings
@@ -186,21 +191,25 @@ async def _consume(engine: AsyncEngine, spec: ProjectionSpec, target: str, proje
         for tp in parts:
             consumer.seek(tp, position.get(tp.partition, 0))
         remaining = {p for p in ends if position.get(p, 0) < ends[p]}
-        while remaining:
-            fetched = await consumer.getmany(*[tp for tp in parts if tp.partition in remaining],
-                                             timeout_ms=1000, max_records=batch)
-            events = []
-            for tp, records in fetched.items():
-                for r in records:
-                    if r.offset < ends[tp.partition]:
-                        events.append(decode(r.value))
-                        position[tp.partition] = r.offset + 1
-                if position.get(tp.partition, 0) >= ends[tp.partition]:
-                    remaining.discard(tp.partition)
-            await _apply(engine, spec, target, projection, events, {p: position[p] for p in ends if p in position})
-            done += len(events)
-            progress(len(events), None)
-            crash.tick()
+        with collection_paused():   # the collector once per batch, as from the feed
+            while remaining:
+                fetched = await consumer.getmany(*[tp for tp in parts if tp.partition in remaining],
+                                                 timeout_ms=1000, max_records=batch)
+                events = []
+                for tp, records in fetched.items():
+                    for r in records:
+                        if r.offset < ends[tp.partition]:
+                            events.append(decode(r.value))
+                            position[tp.partition] = r.offset + 1
+                    if position.get(tp.partition, 0) >= ends[tp.partition]:
+                        remaining.discard(tp.partition)
+                await _apply(engine, spec, target, projection, events,
+                             {p: position[p] for p in ends if p in position})
+                done += len(events)
+                progress(len(events), None)
+                crash.tick()
+                del fetched, events
+                gc.collect(0)
     finally:
         await consumer.stop()
     return done
@@ -245,38 +254,47 @@ async def from_feed(engine: AsyncEngine, spec: ProjectionSpec, target: str, resu
                     chunk: int = PATHS_PER_CHUNK) -> int:
     """Read the owning service's log in commit order (gap-free) from the start or the stored
     cursor, then compute the paths (``compute_paths``)."""
-    store = EventStore(spec.feed_store)
     cursor = Cursor(int(resume["tx"]), int(resume["pos"])) if resume else Cursor()
     async with engine.connect() as conn:
         total = await conn.scalar(text(f"SELECT count(*) FROM {spec.feed_store}.events WHERE global_position > :p"),
                                   {"p": cursor.global_position})
     progress(0, total)
     done, crash, projection = 0, _Crash(), _projection(spec)
+    # the store's commit-order read (EventStore.read_all) on a connection of its own, without
+    # SQLAlchemy's row processing, the JSON parsed by orjson (shared/eventstore/feed_reader.py)
+    feed = FeedReader(spec.feed_store)
+    apg = await asyncpg.connect(asyncpg_dsn(engine.url.render_as_string(hide_password=False)),
+                                server_settings={"application_name": "parcours-rebuild"})
 
     async def read(after: Cursor):
-        async with engine.connect() as conn:
-            recorded = await store.read_all(conn, after, batch)
+        recorded = await feed.read(apg, after, batch)
         # as the owning service publishes them: without personal fields (contract_events.publication)
         return recorded, [to_cloudevent(e, source, publishable=public_data) for e in recorded]
 
     upcoming = asyncio.create_task(read(cursor))
     try:
-        while True:
-            recorded, events = await upcoming
-            if not recorded:
-                break
-            cursor = recorded[-1].cursor
-            upcoming = asyncio.create_task(read(cursor))  # the next batch is read while this one is applied
-            await _apply(engine, spec, target, projection, events,
-                         {"tx": str(cursor.transaction_id), "pos": cursor.global_position})
-            done += len(recorded)
-            progress(len(recorded), None)
-            crash.tick()
+        # the collector runs once per batch, over what the batch left (kernel/collection.py):
+        # its allocation-triggered passes walked every event of the batches in hand for nothing
+        with collection_paused():
+            while True:
+                recorded, events = await upcoming
+                if not recorded:
+                    break
+                cursor = recorded[-1].cursor
+                upcoming = asyncio.create_task(read(cursor))  # the next batch is read while this one is applied
+                await _apply(engine, spec, target, projection, events,
+                             {"tx": str(cursor.transaction_id), "pos": cursor.global_position})
+                done += len(recorded)
+                progress(len(recorded), None)
+                crash.tick()
+                del recorded, events
+                gc.collect(0)
     finally:
         if not upcoming.done():
             upcoming.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await upcoming
+        await apg.close()
     await _finish(engine, spec, target, projection, workers, paths, chunk, stats)
     return done
 

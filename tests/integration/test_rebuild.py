@@ -18,7 +18,8 @@ from operations.projections import FINANCING
 from operations.rebuild import compare
 from shared.clock import SystemClock
 from shared.db import make_engine
-from shared.eventstore.model import NewEvent, StreamAppend
+from shared.eventstore.feed_reader import FeedReader
+from shared.eventstore.model import Cursor, NewEvent, StreamAppend
 from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.relay import OutboxRelay, make_producer
 from shared.messaging.topics import CONTRACT_EVENTS, ensure_topics
@@ -74,6 +75,17 @@ async def test_rebuilds_from_kafka_and_from_the_feed_match_the_live_tables(histo
         rehires = await conn.scalar(text("SELECT count(*) FROM financing.contract_events WHERE type = 'contract.rehired'"))
         lines = await conn.scalar(text("SELECT count(*) FROM financing.lines"))
     assert rehires > 10 and lines > CONTRACTS
+
+    async with engine.connect() as conn:   # the rebuild's raw read of the feed: the store's read, row for row
+        apg = (await conn.get_raw_connection()).driver_connection
+        raw, cursor, reader = [], Cursor(), FeedReader("contracts")
+        while batch := await reader.read(apg, cursor, 700):
+            raw, cursor = raw + batch, batch[-1].cursor
+        read, cursor = [], Cursor()
+        while batch := await store.read_all(conn, cursor, 700):
+            read, cursor = read + batch, batch[-1].cursor
+    assert len(read) == published and [(e.cursor, str(e.event_id), e.data, e.metadata, e.recorded_at) for e in raw] \
+        == [(e.cursor, str(e.event_id), e.data, e.metadata, e.recorded_at) for e in read]
 
     verified = ops(settings, "verify", "financing", "--source", "kafka")
     assert verified.returncode == 0, verified.stdout + verified.stderr
