@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache, partial
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic._internal._validators import max_length_validator, min_length_validator
+from pydantic_core import SchemaValidator, core_schema
 
 from contract_events.readers import reader_model
 from kernel.collection import collection_paused
 from contract_events.upcasting import read_data
 from services.financing.domain.npec import NpecRow, Referential
-from shared.types import IsoDate, Line
+from shared.types import (EARLIEST_DATE, LATEST_DATE, LINE_PATTERN, PROSE_PATTERN, IsoDate, Line,
+                          _iso_date, _line, _plausible, _prose)   # recognised in the readers' schemas
 
 
 # What the funding rules read of each event; the rest of the published payload is optional and
@@ -27,6 +31,97 @@ _REQUIRED: dict[str, frozenset[str]] = {
     "contract.rehired": frozenset({"signed_on"}),
     "contract.deposited": frozenset(), "contract.amended": frozenset(),
 }
+
+
+# -- the readers' checks in one pass of pydantic-core ---------------------------------------------
+# The published models write ``Line`` and ``IsoDate`` with Python validators (shared/types: no
+# control character; YYYY-MM-DD between 1900 and 2199), and a length on such a field becomes a
+# Python validator too: a signature's CERFA called about 40 Python functions a validation, most
+# of the simulation's parse. ``_fast_schema`` rewrites a reader's core schema with the same
+# constraints in pydantic-core's own (a pattern, lengths, a date range) and nested models as
+# their fields (the check keeps no instance). It only ever accepts what the model accepts (a
+# date object, an alias, anything it does not recognise keeps the model's own validator); what
+# it refuses is validated again by the model, so every error is the model's, code and place.
+_ISO_DATE = core_schema.chain_schema([
+    core_schema.str_schema(strict=True, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+    core_schema.date_schema(ge=EARLIEST_DATE, le=LATEST_DATE)])
+_STR_KEYS = {"type", "pattern", "min_length", "max_length", "metadata"}
+_MODEL_CONFIG = {"title", "extra_fields_behavior", "validate_by_alias", "validate_by_name"}
+_WRAPPERS = {"nullable", "default", "list"}
+_LEAVES = {"str", "int", "bool", "decimal", "date", "literal", "none", "any", "float"}
+
+
+class _Keep(Exception):
+    """This part of the schema is kept as the model wrote it."""
+
+
+def _function(schema: dict) -> Any:
+    return schema.get("function", {}).get("function")
+
+
+def _fast(schema: dict) -> dict:
+    kind = schema["type"]
+    if kind == "function-after":
+        fn = _function(schema)
+        if fn is _plausible:                       # IsoDate
+            inner = schema["schema"]
+            if (inner["type"] == "function-before" and _function(inner) is _iso_date
+                    and inner["schema"] == {"type": "date"}):
+                return _ISO_DATE
+            raise _Keep
+        inner = _fast(schema["schema"])
+        if inner["type"] == "str" and set(inner) <= _STR_KEYS:
+            if fn is _line and "pattern" not in inner:
+                return {**inner, "pattern": LINE_PATTERN}
+            if fn is _prose and "pattern" not in inner:
+                return {**inner, "pattern": PROSE_PATTERN}
+            for validator, key in ((max_length_validator, "max_length"), (min_length_validator, "min_length")):
+                if isinstance(fn, partial) and fn.func is validator and not fn.args and key not in inner \
+                        and set(fn.keywords) == {key}:
+                    return {**inner, key: fn.keywords[key]}
+        raise _Keep
+    if kind == "model":
+        config, fields = schema.get("config", {}), schema["schema"]
+        if (set(config) - _MODEL_CONFIG or schema.get("custom_init") or schema.get("root_model")
+                or schema.get("post_init") or fields["type"] != "model-fields" or fields.get("computed_fields")):
+            raise _Keep
+        return {**_fast(fields), "extra_behavior": fields.get("extra_behavior")
+                or config.get("extra_fields_behavior", "ignore")}
+    if kind == "model-fields":
+        if {"extras_schema", "strict", "from_attributes"} & set(schema):
+            raise _Keep
+        return {**schema, "fields": {name: {**field, "schema": _fast_or_kept(field["schema"])}
+                                     for name, field in schema["fields"].items()}}
+    if kind == "union":
+        return {**schema, "choices": [_fast_or_kept(c) if isinstance(c, dict) else (_fast_or_kept(c[0]), c[1])
+                                      for c in schema["choices"]]}
+    if kind in _WRAPPERS:
+        key = "items_schema" if kind == "list" else "schema"
+        return {**schema, key: _fast_or_kept(schema[key])} if key in schema else schema
+    if kind in _LEAVES:
+        return schema
+    raise _Keep
+
+
+def _fast_or_kept(schema: dict) -> dict:
+    try:
+        return _fast(schema)
+    except _Keep:
+        return schema
+
+
+@lru_cache
+def _fast_reader(event_type: str) -> SchemaValidator:
+    return SchemaValidator(_fast_or_kept(reader_model(event_type, _REQUIRED[event_type]).__pydantic_core_schema__))
+
+
+def check_data(event_type: str, data: Any) -> None:
+    """The reader's validation of an event's data (read at the current version): nothing when it
+    is valid, the reader model's ValidationError otherwise."""
+    try:
+        _fast_reader(event_type).validate_python(data)
+    except ValidationError:
+        reader_model(event_type, _REQUIRED[event_type]).model_validate(data)
 
 
 class SimEvent(BaseModel):
@@ -43,7 +138,7 @@ class SimEvent(BaseModel):
         if not self.subject and not self.data.get("contract_id"):
             raise ValueError("an event names its contract: subject or data.contract_id")
         if self.type in _REQUIRED:
-            reader_model(self.type, _REQUIRED[self.type]).model_validate(read_data(self.as_event()))
+            check_data(self.type, read_data(self.as_event()))
         return self
 
     def as_event(self) -> dict[str, Any]:
