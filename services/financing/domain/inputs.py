@@ -48,7 +48,7 @@ _ISO_DATE = core_schema.chain_schema([
 _STR_KEYS = {"type", "pattern", "min_length", "max_length", "metadata"}
 _MODEL_CONFIG = {"title", "extra_fields_behavior", "validate_by_alias", "validate_by_name"}
 _WRAPPERS = {"nullable", "default", "list"}
-_LEAVES = {"str", "int", "bool", "decimal", "date", "literal", "none", "any", "float"}
+_LEAVES = {"str", "int", "bool", "date", "literal", "none", "any", "float"}
 
 
 class _Keep(Exception):
@@ -98,9 +98,38 @@ def _fast(schema: dict) -> dict:
     if kind in _WRAPPERS:
         key = "items_schema" if kind == "list" else "schema"
         return {**schema, key: _fast_or_kept(schema[key])} if key in schema else schema
+    if kind == "decimal":
+        return _fast_decimal(schema)
     if kind in _LEAVES:
         return schema
     raise _Keep
+
+
+def _fast_decimal(schema: dict) -> dict:
+    """A decimal with bounds or digits checks goes through Python's Decimal (its digits through
+    ``as_tuple``) for every value: a plain string of digits that cannot break them is taken first
+    by a pattern (no sign, fewer whole digits than ``le`` and ``max_digits`` allow, at most
+    ``decimal_places`` decimals), anything else by the decimal schema itself."""
+    if set(schema) - {"type", "ge", "le", "max_digits", "decimal_places", "metadata"} \
+            or (schema.get("ge") is not None and schema["ge"] > 0):
+        return schema
+    places, digits, most = schema.get("decimal_places"), schema.get("max_digits"), schema.get("le")
+    bounds = []
+    if most is not None:          # below 10 ** n <= le
+        n = 0
+        while 10 ** (n + 1) <= most:
+            n += 1
+        bounds.append(n)
+    if digits is not None:
+        if places is None:
+            return schema
+        bounds.append(digits - places)
+    whole = r"[0-9]{1,%d}" % min(bounds) if bounds else r"[0-9]+"
+    if bounds and min(bounds) < 1:
+        return schema
+    fraction = r"(\.[0-9]+)?" if places is None else (r"(\.[0-9]{1,%d})?" % places if places else "")
+    return core_schema.union_schema([core_schema.str_schema(strict=True, pattern=f"^{whole}{fraction}$"), schema],
+                                    mode="left_to_right")
 
 
 def _fast_or_kept(schema: dict) -> dict:

@@ -83,6 +83,11 @@ BAD = [
     (("employer", "extra"), 1),                            # unknown field in a strict section
     (("contract", "pay", 0, "pct"), "201"),
     (("training", "certification", "level"), 9),
+    (("contract", "pay", 0, "gross_monthly"), "100000.01"),     # above le
+    (("contract", "pay", 0, "gross_monthly"), "954.955"),       # decimal places
+    (("contract", "pay", 0, "gross_monthly"), "-1"),
+    (("contract", "daily_hours"), "24.5"),
+    (("masters", 0, "related_experience_years"), "2.25"),
 ]
 
 
@@ -93,6 +98,15 @@ def test_what_the_model_refuses_is_refused_with_the_models_errors(path, value):
     assert expected
     assert _outcome(_by_fast, "contract.signed", data) is not None
     assert _outcome(check_data, "contract.signed", data) == expected
+
+
+@pytest.mark.parametrize("value", ["7000", "7000.5", "0", 7000, "99999999999.99", "1e3", "7000.505", "-5"])
+def test_an_annual_funding_level_is_checked_as_the_model_checks_it(value):
+    data = {"decided_on": "2024-09-28", "annual_funding_level": value}
+    expected = _outcome(_by_model, "contract.funding_accepted", data)
+    if _outcome(_by_fast, "contract.funding_accepted", data) is None:
+        assert expected is None
+    assert _outcome(check_data, "contract.funding_accepted", data) == expected
 
 
 def test_a_date_object_the_model_accepts_is_accepted():
@@ -113,6 +127,7 @@ _values = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6), st.text(ma
                     st.text(alphabet=st.characters(max_codepoint=0xa0), max_size=4),
                     st.sampled_from(["2024-02-30", "2024-02-29", "1900-01-01", "2199-12-31", "2200-01-01",
                                      "12.5", "-1", "200.01", "0.999", "x" * 300, "", "\t", "ab\x85"]),
+                    st.from_regex(r"\A-?[0-9]{0,13}(\.[0-9]{0,4})?\Z"), st.decimals(allow_nan=True),
                     st.dates(), st.binary(max_size=4), st.lists(st.text(max_size=2), max_size=7))
 
 
