@@ -119,10 +119,10 @@ async def compute_share(database_url: str, schema: str, share: int, shares: int,
     try:
         after = await writer.fetchval(f"SELECT last_apprentice FROM {schema}._rebuild_paths WHERE share = $1", share)
         async with reader.transaction(readonly=True):
-            cursor = reader.cursor(
+            cursor = await reader.cursor(
                 f"SELECT event_id::text, apprentice_id, contract_id, coalesce(sequence, 0), type, data, recorded_at "
                 f"FROM {schema}.contract_events WHERE (hashtext(apprentice_id) & 2147483647) % $1 = $2 "
-                f"AND apprentice_id > $3 ORDER BY apprentice_id, arrival", shares, share, after or "", prefetch=20_000)
+                f"AND apprentice_id > $3 ORDER BY apprentice_id, arrival", shares, share, after or "")
             pending: list[PathEvent] = []
             paths = 0
             # the collector runs once per chunk, over what the chunk allocated, instead of the many
@@ -148,15 +148,17 @@ async def compute_share(database_url: str, schema: str, share: int, shares: int,
         await writer.close()
 
 
-async def _paths(cursor):
-    """(apprentice, its events) in the cursor's order."""
+async def _paths(cursor, rows_per_fetch: int = 20_000):
+    """(apprentice, its events) in the cursor's order; the rows fetched in lists (an ``async for``
+    over the cursor costs a coroutine step per row)."""
     current, events = None, []
-    async for r in cursor:
-        if r[1] != current:
-            if events:
-                yield current, events
-            current, events = r[1], []
-        events.append(PathEvent(*r))
+    while rows := await cursor.fetch(rows_per_fetch):
+        for r in rows:
+            if r[1] != current:
+                if events:
+                    yield current, events
+                current, events = r[1], []
+            events.append(PathEvent(*r))
     if events:
         yield current, events
 
@@ -164,8 +166,8 @@ async def _paths(cursor):
 async def _write(apg: asyncpg.Connection, schema: str, share: int, events: list[PathEvent], last: str,
                  paths: int, today: date) -> None:
     async with apg.transaction():
-        referential = await _referential(apg, schema, {r for e in events
-                                                       if (r := rncp_of({"type": e.type, "data": e.data}))})
+        referential = await _referential(apg, schema, {r for e in events if e.type == "contract.signed"   # as rncp_of
+                                                       and (r := rncp_of({"type": e.type, "data": e.data}))})
         summaries_, years, advances_ = paths_rows(events, referential, today)
         for table, kind, items in ((contracts.name, ContractSummary, summaries_), (lines.name, FundingYear, years),
                                    (advances.name, StoredAdvance, advances_)):
