@@ -19,8 +19,7 @@ from services.contracts.adapters.contract_streams import store
 from services.contracts.adapters.sql_unit_of_work import SqlUnitOfWork
 from services.contracts.application.sign import sign_contract
 from contract_events.signed import ContractTerms
-from services.financing.application.simulate import simulate
-from services.financing.domain.inputs import parse_simulation_json
+from services.financing.application.simulate import simulate_json
 from operations import rebuild
 from operations.import_history import import_file
 from operations.projections import FINANCING
@@ -268,7 +267,7 @@ def simulate_paths(request: dict) -> tuple[int, float]:
     """`parcours financing simulate`'s work in process: validate the request, compute the funding."""
     raw = json.dumps(request)
     started = time.perf_counter()
-    result = simulate(parse_simulation_json(raw), date(2026, 6, 30))
+    result = simulate_json(raw, date(2026, 6, 30))
     elapsed = time.perf_counter() - started
     if not result.get("lines"):
         raise RuntimeError("the simulation computed no funding line")

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
+from kernel.collection import collection_paused
 from services.financing.application.simulate import simulate
 from services.financing.domain.inputs import parse_simulation_json
 
@@ -20,16 +21,18 @@ def simulate_cmd(file: str = typer.Argument(..., help="a JSON file {events, refe
                  today: str = typer.Option(None, help="the date advances are due against (default: today)")):
     """Compute funding for the events in FILE, offline, and print the JSON result."""
     raw = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-    try:
-        request = parse_simulation_json(raw)
-    except json.JSONDecodeError as exc:
-        typer.echo(f"error: not JSON: {exc}", err=True)
-        raise typer.Exit(2)
-    except ValidationError as exc:
-        for e in exc.errors():
-            typer.echo(f"error: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}", err=True)
-        raise typer.Exit(2)
-    result = simulate(request, date.fromisoformat(today) if today else date.today())
+    with collection_paused():   # the request freed before the collector resumes (simulate_json)
+        try:
+            request = parse_simulation_json(raw)
+        except json.JSONDecodeError as exc:
+            typer.echo(f"error: not JSON: {exc}", err=True)
+            raise typer.Exit(2)
+        except ValidationError as exc:
+            for e in exc.errors():
+                typer.echo(f"error: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}", err=True)
+            raise typer.Exit(2)
+        result = simulate(request, date.fromisoformat(today) if today else date.today())
+        del request
     typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
 
 

@@ -7,7 +7,7 @@ from kernel.collection import collection_paused
 from kernel.reference.tables import seed_values
 from services.financing.application.unit_of_work import FinancingUnitOfWork
 from services.financing.domain.engine import compute
-from services.financing.domain.inputs import SimulationIn
+from services.financing.domain.inputs import SimulationIn, parse_simulation_json
 from services.financing.domain.npec import Referential
 
 
@@ -18,6 +18,16 @@ def simulate(request: SimulationIn, today: date, stored: Referential | None = No
         referential = stored or Referential(seed_values=dict(seed_values()))
     with collection_paused():   # one large computation, no cycle (kernel.collection)
         return compute([e.as_event() for e in request.events], referential, request.as_of or today).as_dict()
+
+
+def simulate_json(raw: str | bytes, today: date, stored: Referential | None = None) -> dict:
+    """``simulate(parse_simulation_json(raw), today)`` (the CLI's and the bench's path) in one pause
+    of the collector: the request's objects are freed before it resumes, so it never walks them.
+    Paused twice instead, the collector resumed in between with every object of the request in its
+    youngest generation and walked them all (the bench's 10k paths: about 0.25 s of CPU in 2).
+    Raises what parse_simulation_json raises."""
+    with collection_paused():
+        return simulate(parse_simulation_json(raw), today, stored)
 
 
 async def quote(uow: FinancingUnitOfWork, request: SimulationIn, today: date) -> dict:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from kernel.collection import collection_paused
 from kernel.months import add_months
 from operations.history_generator import generate
-from services.financing.application.simulate import simulate
+from services.financing.application.simulate import simulate, simulate_json
 from services.financing.domain.engine import compute
 from services.financing.domain.inputs import parse_simulation, parse_simulation_json
 from services.financing.domain.npec import NpecRow, Referential, lookup
@@ -78,6 +78,22 @@ def test_parse_simulation_json_is_parse_simulation_of_the_decoded_text():
     assert from_text.value.errors() == direct.value.errors()
     with pytest.raises(json.JSONDecodeError):
         parse_simulation_json("{")
+    assert gc.isenabled()
+
+
+def test_simulate_json_answers_as_simulate_of_the_parsed_text_and_resumes_the_collector():
+    raw = json.dumps(request(40, 6))
+    assert json.dumps(simulate_json(raw, TODAY)) == json.dumps(simulate(parse_simulation_json(raw), TODAY))
+    assert gc.isenabled()
+    bad = request(3, 6)
+    bad["events"][0]["data"]["contract"]["signed_on"] = "2024-13-01"
+    with pytest.raises(ValidationError) as direct:
+        parse_simulation_json(json.dumps(bad))
+    with pytest.raises(ValidationError) as together:
+        simulate_json(json.dumps(bad), TODAY)
+    assert together.value.errors(include_context=False) == direct.value.errors(include_context=False)
+    with pytest.raises(json.JSONDecodeError):
+        simulate_json("[", TODAY)
     assert gc.isenabled()
 
 
