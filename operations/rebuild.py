@@ -248,26 +248,76 @@ async def topic_partitions(settings: Settings, topic: str) -> list[int]:
     return partitions
 
 
+def _cursor(position: dict) -> Cursor:
+    return Cursor(int(position["tx"]), int(position["pos"]))
+
+
+def _position(cursor: Cursor) -> dict:
+    return {"tx": str(cursor.transaction_id), "pos": cursor.global_position}
+
+
 async def from_feed(engine: AsyncEngine, spec: ProjectionSpec, target: str, resume: dict | None,
                     progress: Progress, source: str = "/parcours/contracts", batch: int = 5000,
                     workers: int = 1, paths: Progress | None = None, stats: dict | None = None,
                     chunk: int = PATHS_PER_CHUNK) -> int:
     """Read the owning service's log in commit order (gap-free) from the start or the stored
-    cursor, then compute the paths (``compute_paths``)."""
-    cursor = Cursor(int(resume["tx"]), int(resume["pos"])) if resume else Cursor()
+    cursor, then compute the paths (``compute_paths``).
+
+    With several ``workers`` (and a bulk projection), the events settled when the rebuild starts
+    (up to ``end``, the last of them) are stored by as many processes, each reading the log in
+    commit order for the keys (apprentices) of its share, as the paths' phase splits them: the
+    events of a path keep their order. Each stores its own cursor (``r<k>`` in the position, beside
+    ``end`` and ``shares``), so an interrupted rebuild resumes each share, whatever ``workers``
+    says then; once they are all stored, the position is ``end`` and this process reads on."""
+    cursor = _cursor(resume) if resume and "tx" in resume else Cursor()
     async with engine.connect() as conn:
         total = await conn.scalar(text(f"SELECT count(*) FROM {spec.feed_store}.events WHERE global_position > :p"),
                                   {"p": cursor.global_position})
     progress(0, total)
-    done, crash, projection = 0, _Crash(), _projection(spec)
+    projection = _projection(spec)
     # the store's commit-order read (EventStore.read_all) on a connection of its own, without
     # SQLAlchemy's row processing, the JSON parsed by orjson (shared/eventstore/feed_reader.py)
     feed = FeedReader(spec.feed_store)
-    apg = await asyncpg.connect(asyncpg_dsn(engine.url.render_as_string(hide_password=False)),
-                                server_settings={"application_name": "parcours-rebuild"})
+    url = engine.url.render_as_string(hide_password=False)
+    apg = await asyncpg.connect(asyncpg_dsn(url), server_settings={"application_name": "parcours-rebuild"})
+    done = 0
+    try:
+        plan = resume if resume and "end" in resume else None
+        if plan is None and spec.make_bulk is not None and workers > 1 \
+                and (end := await feed.settled_end(apg, cursor)) is not None:
+            plan = {**_position(cursor), "end": _position(end), "shares": workers,
+                    **{f"r{k}": _position(cursor) for k in range(workers)}}
+            async with engine.begin() as conn:
+                await conn.execute(text(f"UPDATE {target}._rebuild_progress SET position = CAST(:p AS jsonb)"),
+                                   {"p": json.dumps(plan)})
+        if plan is not None:
+            end = _cursor(plan["end"])
+            done += await _in_processes(projection, _store_share, [
+                (url, spec.name, target, source, k, plan["shares"], plan[f"r{k}"], plan["end"], batch)
+                for k in range(plan["shares"]) if _cursor(plan[f"r{k}"]) < end])
+            progress(done, None)
+            async with engine.begin() as conn:   # every share stored up to end: one cursor again
+                await conn.execute(text(f"UPDATE {target}._rebuild_progress SET position = CAST(:p AS jsonb)"),
+                                   {"p": json.dumps(_position(end))})
+            cursor = end
+        done += await _read_feed(engine, spec, target, projection, apg, feed, source, cursor, batch, progress,
+                                 _position)
+    finally:
+        await apg.close()
+    await _finish(engine, spec, target, projection, workers, paths, chunk, stats)
+    return done
+
+
+async def _read_feed(engine: AsyncEngine, spec: ProjectionSpec, target: str, projection, apg: asyncpg.Connection,
+                     feed: FeedReader, source: str, cursor: Cursor, batch: int, progress: Progress,
+                     position: Callable[[Cursor], dict], until: Cursor | None = None,
+                     share: tuple[int, int] | None = None) -> int:
+    """The log from ``cursor`` (to ``until`` included, for the keys of ``share``, when given), a
+    transaction per batch, each storing ``position(cursor)`` with its events; the events read."""
+    done, crash = 0, _Crash()
 
     async def read(after: Cursor):
-        recorded = await feed.read(apg, after, batch)
+        recorded = await feed.read(apg, after, batch, until, share)
         # as the owning service publishes them: without personal fields (contract_events.publication)
         return recorded, [to_cloudevent(e, source, publishable=public_data) for e in recorded]
 
@@ -282,8 +332,7 @@ async def from_feed(engine: AsyncEngine, spec: ProjectionSpec, target: str, resu
                     break
                 cursor = recorded[-1].cursor
                 upcoming = asyncio.create_task(read(cursor))  # the next batch is read while this one is applied
-                await _apply(engine, spec, target, projection, events,
-                             {"tx": str(cursor.transaction_id), "pos": cursor.global_position})
+                await _apply(engine, spec, target, projection, events, position(cursor))
                 done += len(recorded)
                 progress(len(recorded), None)
                 crash.tick()
@@ -294,9 +343,30 @@ async def from_feed(engine: AsyncEngine, spec: ProjectionSpec, target: str, resu
             upcoming.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await upcoming
-        await apg.close()
-    await _finish(engine, spec, target, projection, workers, paths, chunk, stats)
     return done
+
+
+def _store_share(database_url: str, spec_name: str, target: str, source: str, k: int, shares: int, at: dict,
+                 end: dict, batch: int) -> tuple[int, float]:
+    """Share ``k`` of ``shares`` of the feed, after ``at`` up to ``end``, stored by a process of its
+    own, its cursor under ``r<k>`` in the position: the events stored and the process's peak
+    resident memory in MiB."""
+    from operations.projections import SPECS
+    from shared.db import make_engine
+
+    async def run() -> int:
+        spec = SPECS[spec_name]
+        engine = make_engine(Settings(database_url=database_url), pool_size=1)
+        apg = await asyncpg.connect(asyncpg_dsn(database_url), server_settings={"application_name": "parcours-rebuild"})
+        try:
+            return await _read_feed(engine, spec, target, _projection(spec), apg, FeedReader(spec.feed_store), source,
+                                    _cursor(at), batch, lambda *_: None, lambda c: {f"r{k}": _position(c)},
+                                    until=_cursor(end), share=(k, shares))
+        finally:
+            await apg.close()
+            await engine.dispose()
+    done = asyncio.run(run())
+    return done, peak_rss_mib()
 
 
 async def read_ledger(conn: AsyncConnection, store: EventStore, after: Cursor, limit: int,

@@ -17,26 +17,59 @@ from shared.eventstore.model import Cursor, RecordedEvent
 _loads = orjson.loads
 
 
+# the key a consumer keys an event by (shared/envelope.py's partitionkey: the metadata's, else the
+# stream), hashed as the rebuild's paths' phase splits apprentices (hashtext, modulo the shares)
+_SHARE = ("(hashtext(coalesce(nullif(e.metadata->>'partitionkey', ''), e.stream_id)) & 2147483647) % {n}::int "
+          "= {k}::int ")
+
+
 class FeedReader:
     """Reads one store's log (``schema.events``) in commit order on the caller's connection."""
 
     def __init__(self, schema: str):
-        self.sql = (
-            "SELECT global_position, transaction_id::text AS tx, stream_id, stream_version, event_id, type, "
-            f"schema_version, data::text AS data, metadata::text AS metadata, recorded_at FROM {schema}.events e "
-            "WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2::bigint) "
-            "AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) "
-            "ORDER BY e.transaction_id, e.global_position LIMIT $3")
-        self._statements: dict[int, asyncpg.prepared_stmt.PreparedStatement] = {}
+        self.schema = schema
+        self._statements: dict[tuple[int, bool, bool], asyncpg.prepared_stmt.PreparedStatement] = {}
 
-    async def read(self, apg: asyncpg.Connection, after: Cursor = Cursor(), limit: int = 1000
-                   ) -> list[RecordedEvent]:
-        """Events committed after ``after``, in commit order (as ``EventStore.read_all``)."""
-        statement = self._statements.get(id(apg))
+    def _sql(self, until: bool, share: bool) -> str:
+        sql = ("SELECT global_position, transaction_id::text AS tx, stream_id, stream_version, event_id, type, "
+               "schema_version, data::text AS data, metadata::text AS metadata, recorded_at "
+               f"FROM {self.schema}.events e "
+               "WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2::bigint) "
+               "AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) ")
+        if until:
+            sql += "AND (e.transaction_id, e.global_position) <= ($4::text::xid8, $5::bigint) "
+        if share:
+            sql += "AND " + _SHARE.format(n="$6" if until else "$4", k="$7" if until else "$5")
+        # ordered by the table's columns (e.): the output column tx is text, and orders otherwise
+        return sql + "ORDER BY e.transaction_id, e.global_position LIMIT $3"
+
+    async def read(self, apg: asyncpg.Connection, after: Cursor = Cursor(), limit: int = 1000,
+                   until: Cursor | None = None, share: tuple[int, int] | None = None) -> list[RecordedEvent]:
+        """Events committed after ``after``, in commit order (as ``EventStore.read_all``); up to
+        ``until`` included when given; with ``share`` = (k, n), only the events whose key
+        (partitionkey, else stream) falls in share k of n, every event of a key in the same share."""
+        key = (id(apg), until is not None, share is not None)
+        statement = self._statements.get(key)
         if statement is None:
-            statement = self._statements[id(apg)] = await apg.prepare(self.sql)
-        rows = await statement.fetch(str(after.transaction_id), after.global_position, limit)
+            statement = self._statements[key] = await apg.prepare(self._sql(until is not None, share is not None))
+        args = [str(after.transaction_id), after.global_position, limit]
+        if until is not None:
+            args += [str(until.transaction_id), until.global_position]
+        if share is not None:
+            args += [share[1], share[0]]
+        rows = await statement.fetch(*args)
         return [RecordedEvent(position, int(tx), stream, version, event_id, type_, schema_version, _loads(data),
                               _loads(metadata), recorded_at)
                 for position, tx, stream, version, event_id, type_, schema_version, data, metadata, recorded_at
                 in rows]
+
+    async def settled_end(self, apg: asyncpg.Connection, after: Cursor) -> Cursor | None:
+        """The last event settled now after ``after`` (None: none). No event can ever be added at
+        or before it: every transaction below ``pg_snapshot_xmin`` has ended."""
+        row = await apg.fetchrow(
+            f"SELECT transaction_id::text AS tx, global_position FROM {self.schema}.events e "
+            "WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2::bigint) "
+            "AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) "
+            "ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1",
+            str(after.transaction_id), after.global_position)
+        return None if row is None else Cursor(int(row[0]), row[1])

@@ -120,6 +120,20 @@ async def test_rebuilds_from_kafka_and_from_the_feed_match_the_live_tables(histo
     assert len(shares) == 2 and all(paths > 0 for _, paths in shares) and sum(p for _, p in shares) == apprentices
     assert all(r.equal for r in await compare(engine, FINANCING, "financing_rebuild"))
 
+    # from the feed in two processes, each storing the apprentices of its share in commit order:
+    # interrupted after two batches, resumed; nothing lost, nothing stored twice, the same tables
+    killed = ops(settings, "rebuild", "financing", "--source", "feed", "--workers", "2", "--batch", "300",
+                 PARCOURS_REBUILD_CRASH_AFTER_BATCHES="2")
+    assert killed.returncode != 0
+    async with engine.connect() as conn:
+        stored = await conn.scalar(text("SELECT count(*) FROM financing_rebuild.contract_events"))
+        position = await conn.scalar(text("SELECT position FROM financing_rebuild._rebuild_progress"))
+    assert 0 < stored < published and position["shares"] == 2
+    resumed = ops(settings, "rebuild", "financing", "--source", "feed", "--workers", "2", "--batch", "300")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout.strip().splitlines()[-1])["events"] == published - stored
+    assert all(r.equal for r in await compare(engine, FINANCING, "financing_rebuild"))
+
     swapped = ops(settings, "rebuild", "financing", "--source", "kafka", "--swap")
     assert swapped.returncode == 0, swapped.stderr
     assert json.loads(swapped.stdout.strip().splitlines()[-1])["swapped"] is True
