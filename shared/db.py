@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from typing import Any, Mapping
 
+import orjson
 from sqlalchemy import JSON, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import asyncpg as _asyncpg_dialect
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from shared.settings import Settings
 
@@ -32,6 +35,67 @@ def make_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncEng
 def asyncpg_dsn(database_url: str) -> str:
     """The settings' SQLAlchemy URL as asyncpg's own DSN (a connection of its own, outside the pool)."""
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def driver_connection(conn: AsyncConnection):
+    """The asyncpg connection under ``conn``, in ``conn``'s transaction: a hot statement runs on
+    it directly (asyncpg prepares each text once per connection and keeps it), without
+    SQLAlchemy's compile, parameter and result layers, and commits or rolls back with ``conn``.
+
+    SQLAlchemy begins lazily: its transaction object at ``begin()`` or a first statement, the
+    driver's BEGIN with the first statement. Both are done here when not yet, so a raw statement
+    that comes first is in the transaction that ``conn`` then commits or rolls back. Errors are
+    asyncpg's own (``asyncpg.UniqueViolationError``, ...), not SQLAlchemy's wrappers."""
+    sync = conn.sync_connection
+    if sync.get_transaction() is None:
+        sync.begin()   # no I/O: the DBAPI has no BEGIN of its own
+    pooled = await conn.get_raw_connection() if sync.invalidated else sync.connection
+    adapted = pooled.dbapi_connection
+    if adapted._transaction is None and not adapted.autocommit:
+        await adapted._start_transaction()   # what SQLAlchemy's first statement would do
+    return pooled.driver_connection
+
+
+_ASYNCPG = _asyncpg_dialect.dialect()
+
+
+@lru_cache(maxsize=512)
+def positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """SQL text with ``:name`` parameters as asyncpg's (``$1, $2, ...``), and the names in their
+    order (a name used twice is one parameter)."""
+    compiled = text(sql).compile(dialect=_ASYNCPG)
+    return compiled.string, tuple(compiled.positiontup)
+
+
+async def execute(conn: AsyncConnection, sql: str, params: Mapping[str, Any]) -> None:
+    """``sql`` (``:name`` parameters, from ``params``) on the driver's connection, in ``conn``'s
+    transaction (``driver_connection``)."""
+    statement, names = positional(sql)
+    await (await driver_connection(conn)).execute(statement, *[params[n] for n in names])
+
+
+def json_text(value) -> str:
+    """JSON text for a jsonb value (or a text[] cast to jsonb) through orjson: compact, not
+    ASCII-escaped, as ``json.dumps(ensure_ascii=False, separators=(",", ":"))``; what orjson
+    refuses (an integer past 64 bits, a key that is not a string) goes through json."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_array_parameters(table, columns: tuple[str, ...], rows: list[dict], prefix: str = "c_") -> dict[str, list]:
+    """``array_parameters`` with the JSON columns encoded by ``json_text``."""
+    out = {}
+    for name, key, is_json in _array_columns(table, columns, prefix):
+        values = [r[name] for r in rows]
+        out[key] = [None if v is None else json_text(v) for v in values] if is_json else values
+    return out
+
+
+@lru_cache(maxsize=256)
+def _array_columns(table, columns: tuple[str, ...], prefix: str) -> tuple[tuple[str, str, bool], ...]:
+    return tuple((name, f"{prefix}{name}", _is_json(table.c[name])) for name in columns)
 
 
 MAX_BIND_PARAMETERS = 32_000  # PostgreSQL's protocol allows 32 767 per statement

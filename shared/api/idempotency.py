@@ -15,11 +15,12 @@ from typing import Annotated, Any, Awaitable, Callable
 from fastapi import Header, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.api.problems import Problem
+from shared.db import driver_connection, json_text, table_name
 
 
 @dataclass
@@ -70,23 +71,20 @@ def fingerprint(method: str, path: str, payload: Any) -> str:
 
 @dataclass(frozen=True)
 class _Statements:
-    claim: Any
-    stored: Any
-    record: Any
+    claim: str
+    stored: str
+    record: str
 
 
 @lru_cache
-def _statements(schema: str) -> _Statements:
-    """Built once per schema: a statement object built per call costs its cache key each time."""
-    t = idempotency_table(schema)
-    where = (t.c.key_id == bindparam("k_id"), t.c.idempotency_key == bindparam("k_key"))
+def _statements(name: str) -> _Statements:
+    """Built once per table: run on the driver's connection (prepared once per connection)."""
+    where = "key_id = $1 AND idempotency_key = $2"
     return _Statements(
-        claim=insert(t).values(key_id=bindparam("k_id"), idempotency_key=bindparam("k_key"),
-                               request_hash=bindparam("k_hash"), status=0)
-        .on_conflict_do_nothing().returning(t.c.key_id),
-        stored=select(t).where(*where),
-        record=update(t).where(*where).values(status=bindparam("k_status"), body=bindparam("k_body"),
-                                              headers=bindparam("k_headers", type_=JSONB)))
+        claim=f"INSERT INTO {name} (key_id, idempotency_key, request_hash, status) VALUES ($1, $2, $3, 0) "
+              "ON CONFLICT DO NOTHING RETURNING key_id",
+        stored=f"SELECT request_hash, status, body, headers FROM {name} WHERE {where}",
+        record=f"UPDATE {name} SET status = $3, body = $4, headers = $5::jsonb WHERE {where}")
 
 
 async def once(conn: AsyncConnection, schema: str, key_id: str, idem_key: str | None, request_hash: str,
@@ -95,17 +93,17 @@ async def once(conn: AsyncConnection, schema: str, key_id: str, idem_key: str | 
         return await action()
     if not 1 <= len(idem_key) <= 200:
         raise Problem(422, "invalid-idempotency-key", "Invalid Idempotency-Key", "Use 1 to 200 characters.")
-    sql, key = _statements(schema), {"k_id": key_id, "k_key": idem_key}
-    claimed = await conn.execute(sql.claim, {**key, "k_hash": request_hash})
-    if claimed.first() is None:
-        row = (await conn.execute(sql.stored, key)).first()
-        if row.request_hash != request_hash:
+    sql = _statements(table_name(conn, idempotency_table(schema)))
+    apg = await driver_connection(conn)   # in the command's transaction
+    if await apg.fetchval(sql.claim, key_id, idem_key, request_hash) is None:
+        row = await apg.fetchrow(sql.stored, key_id, idem_key)
+        if row["request_hash"] != request_hash:
             raise Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
                           "This Idempotency-Key was used with another request body.")
-        return Outcome(row.status, row.body, dict(row.headers or {}), replayed=True)
+        return Outcome(row["status"], row["body"], dict(row["headers"] or {}), replayed=True)
     outcome = await action()
-    await conn.execute(sql.record, {**key, "k_status": outcome.status, "k_body": _serialize(outcome.body),
-                                    "k_headers": outcome.headers})
+    await (await driver_connection(conn)).execute(sql.record, key_id, idem_key, outcome.status,
+                                                  _serialize(outcome.body), json_text(outcome.headers))
     return outcome
 
 
@@ -124,6 +122,8 @@ async def answer_once(uow: Any, principal: Any, idempotency_key: str | None, req
 
 async def run_once(request: Request, uow: Any, principal: Any, idempotency_key: str | None, payload: BaseModel,
                    action: Callable[[], Awaitable[Outcome]]) -> Outcome:
-    """``answer_once`` for a route: the request's method, path and parsed body are its fingerprint."""
-    digest = fingerprint(request.method, request.url.path, payload.model_dump(mode="json"))
+    """``answer_once`` for a route: the request's method, path and parsed body are its fingerprint
+    (computed only when the request has a key: nothing compares it otherwise)."""
+    digest = "" if idempotency_key is None else fingerprint(request.method, request.url.path,
+                                                            payload.model_dump(mode="json"))
     return await answer_once(uow, principal, idempotency_key, digest, action)

@@ -7,15 +7,14 @@ position can never be skipped.
 """
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Iterable, Sequence
 
+import asyncpg
 from sqlalchemy import BigInteger, Text, bindparam, cast, func, literal, select, text, tuple_
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.db import driver_connection, json_text
 from shared.eventstore.model import (ConcurrencyConflict, Cursor, DuplicateEvent, RecordedEvent,
                                      StreamAppend)
 from shared.eventstore.tables import store_tables
@@ -25,11 +24,11 @@ class EventStore:
     def __init__(self, schema: str):
         self.tables = store_tables(schema)
         e = self.tables.events
-        self._append_sql = text(
-            f"SELECT * FROM {schema}.append_events(CAST(:p_streams AS text[]), CAST(:p_expected AS int[]), "
-            "CAST(:e_streams AS text[]), CAST(:e_versions AS int[]), CAST(:e_ids AS uuid[]), "
-            "CAST(:e_types AS text[]), CAST(:e_schema_versions AS int[]), CAST(:e_data AS text[]), "
-            "CAST(:e_metadata AS text[]))").columns(data=JSONB, metadata=JSONB)
+        # run on the driver's connection (see append): asyncpg prepares it once per connection. The
+        # data and metadata the function returns are the ones given: not sent back, nor decoded
+        self._append_sql = ("SELECT conflict, global_position, transaction_id, stream_id, stream_version, "
+                            f"schema_version, recorded_at FROM {schema}.append_events($1::text[], $2::int[], "
+                            "$3::text[], $4::int[], $5::uuid[], $6::text[], $7::int[], $8::text[], $9::text[])")
         self._columns = (e.c.global_position, cast(e.c.transaction_id, Text).label("transaction_id"),
                          e.c.stream_id, e.c.stream_version, e.c.event_id, e.c.type, e.c.schema_version,
                          e.c.data, e.c.metadata, e.c.recorded_at)
@@ -38,28 +37,32 @@ class EventStore:
     async def append(self, conn: AsyncConnection, appends: Sequence[StreamAppend]) -> list[RecordedEvent]:
         """Append to one or more streams in the caller's transaction, checking each expected
         version: one round trip to ``append_events`` (see append_function.py). Raises
-        ConcurrencyConflict (nothing is written, the transaction stays usable) or DuplicateEvent."""
+        ConcurrencyConflict (nothing is written, the transaction stays usable) or DuplicateEvent.
+        The recorded events carry the data and metadata given (the objects themselves)."""
         events = [(a.stream_id, a.expected_version + i, ev) for a in appends
                   for i, ev in enumerate(a.events, start=1)]
         if not events:
             return []
-        params = {"p_streams": [a.stream_id for a in appends], "p_expected": [a.expected_version for a in appends],
-                  "e_streams": [s for s, _, _ in events], "e_versions": [v for _, v, _ in events],
-                  "e_ids": [ev.event_id for _, _, ev in events], "e_types": [ev.type for _, _, ev in events],
-                  "e_schema_versions": [ev.schema_version for _, _, ev in events],
-                  "e_data": [_json(ev.data) for _, _, ev in events],
-                  "e_metadata": [_json(ev.metadata) for _, _, ev in events]}
+        # the statement on the driver's connection, in the caller's transaction: one prepared
+        # statement per connection, no SQLAlchemy compile, parameter or result processing
+        apg = await driver_connection(conn)
         try:
-            rows = (await conn.execute(self._append_sql, params)).all()
-        except IntegrityError as exc:  # a writer that bypassed the function's lock got there first
-            if "events_event_id_key" in str(exc.orig):
-                raise DuplicateEvent(str(exc.orig)) from None
+            rows = await apg.fetch(
+                self._append_sql, [a.stream_id for a in appends], [a.expected_version for a in appends],
+                [s for s, _, _ in events], [v for _, v, _ in events], [ev.event_id for _, _, ev in events],
+                [ev.type for _, _, ev in events], [ev.schema_version for _, _, ev in events],
+                [json_text(ev.data) for _, _, ev in events], [json_text(ev.metadata) for _, _, ev in events])
+        except asyncpg.IntegrityConstraintViolationError as exc:  # a writer that bypassed the function's lock
+            if exc.constraint_name == "events_event_id_key":
+                raise DuplicateEvent(str(exc)) from None
             first = appends[0]
             raise ConcurrencyConflict(first.stream_id, first.expected_version) from None
-        if rows and rows[0].conflict:
+        if rows and rows[0]["conflict"]:
             stale = rows[0]
-            raise ConcurrencyConflict(stale.stream_id, stale.schema_version, stale.stream_version)
-        return [_recorded(r) for r in rows]
+            raise ConcurrencyConflict(stale["stream_id"], stale["schema_version"], stale["stream_version"])
+        given = {(s, v): ev for s, v, ev in events}
+        return [RecordedEvent(r[1], int(r[2]), r[3], r[4], (ev := given[r[3], r[4]]).event_id, ev.type, r[5],
+                              ev.data, ev.metadata, r[6]) for r in rows]
 
     # -- reading -----------------------------------------------------------------------------
     async def read_stream(self, conn: AsyncConnection, stream_id: str, *,
@@ -114,10 +117,6 @@ class EventStore:
         e = self.tables.events
         row = (await conn.execute(select(*self._columns).where(e.c.event_id == event_id))).first()
         return _recorded(row) if row else None
-
-
-def _json(value) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _recorded(r) -> RecordedEvent:

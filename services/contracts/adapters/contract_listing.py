@@ -3,16 +3,16 @@ may see, by signature date then id (keyset pagination). The tenancy predicate is
 rule (``matched_by``) turned into SQL here, and only here."""
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select, text, true, tuple_
+from sqlalchemy import ColumnElement, false, func, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contracts.adapters.tables import contracts
 from services.contracts.application.unit_of_work import ContractView, ListFilters
 from services.contracts.domain.rules import NOT_LIVE_STATUSES
+from shared.db import driver_connection, json_text
 from kernel.access import Principal
 from kernel.access import matched_by
 
@@ -22,13 +22,12 @@ _NAMES = ", ".join(ContractView.__dataclass_fields__)
 # Hold the apprentice (a transaction-level advisory lock in a key space of its own; the store's
 # append locks use hashtext('contracts.events')), then read its live contracts: one call to the
 # function of migration contracts_0007, whose read takes a fresh snapshot after the lock (index
-# contracts_by_apprentice serves it).
-LIVE_FOR_APPRENTICE = text(f"SELECT {_NAMES} FROM contracts.live_for_apprentice(:apprentice_id, "
-                           "CAST(:not_live AS text[]))")
+# contracts_by_apprentice serves it). Both calls run on the driver's connection in the unit's
+# transaction, prepared once per connection.
+LIVE_FOR_APPRENTICE = f"SELECT {_NAMES} FROM contracts.live_for_apprentice($1, $2::text[])"
 # The same for masters (R6223-6 counts their live apprentices), held in sorted order against
 # deadlocks; index contracts_by_master serves the containment test that follows.
-LIVE_FOR_MASTERS = text("SELECT contract_id, state FROM contracts.live_for_masters(CAST(:ids AS text[]), "
-                        "CAST(:patterns AS jsonb[]), CAST(:not_live AS text[]))")
+LIVE_FOR_MASTERS = "SELECT contract_id, state FROM contracts.live_for_masters($1::text[], $2::jsonb[], $3::text[])"
 NOT_LIVE = list(NOT_LIVE_STATUSES)
 # ContractState.deposit_number in the folded state the read model keeps (not a term of the CERFA)
 DEPOSIT_NUMBER = c.state["deposit_number"].astext
@@ -73,7 +72,7 @@ class SqlContractViews:
         return [ContractView(*row) for row in await self.conn.execute(q)]
 
     async def live_for_apprentice(self, apprentice_id: str) -> list[ContractView]:
-        rows = await self.conn.execute(LIVE_FOR_APPRENTICE, {"apprentice_id": apprentice_id, "not_live": NOT_LIVE})
+        rows = await (await driver_connection(self.conn)).fetch(LIVE_FOR_APPRENTICE, apprentice_id, NOT_LIVE)
         return [ContractView(*row) for row in rows]
 
     async def live_for_masters(self, master_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -82,8 +81,8 @@ class SqlContractViews:
         if not master_ids:
             return {}
         ids = sorted(set(master_ids))
-        rows = await self.conn.execute(LIVE_FOR_MASTERS, {"ids": ids, "patterns": [json.dumps([{"id": m}]) for m in ids],
-                                                          "not_live": NOT_LIVE})
+        rows = await (await driver_connection(self.conn)).fetch(LIVE_FOR_MASTERS, ids,
+                                                                [json_text([{"id": m}]) for m in ids], NOT_LIVE)
         out: dict[str, list[dict[str, Any]]] = {m: [] for m in ids}
         for _, state in rows:
             for m in (state["terms"].get("masters") or []):

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import fields
 from functools import lru_cache
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contracts.adapters.tables import contracts, deadlines
 from services.contracts.application.unit_of_work import ContractView
 from services.contracts.domain.deadlines import deadlines as running_deadlines
 from services.contracts.domain.state import ContractState
-from shared.db import array_parameters, delete_sql, insert_sql, table_name
+from shared.db import delete_sql, execute, insert_sql, json_array_parameters, table_name
 
 _VIEW_FIELDS = tuple(f.name for f in fields(ContractView))
 _GONE, _LIVE = ("contract_id", "kind"), ("contract_id", "kind", "due_on")
@@ -38,15 +37,17 @@ async def save_views(conn: AsyncConnection, states: list[ContractState]) -> None
                 gone.append(dict(contract_id=state.contract_id, kind=kind))
             else:
                 live.append(dict(contract_id=state.contract_id, kind=kind, due_on=due_on))
-    params = {**array_parameters(contracts, _VIEW_FIELDS, [view_row(s) for s in states], "v_"),
-              **array_parameters(deadlines, _GONE, gone, "g_"), **array_parameters(deadlines, _LIVE, live, "d_")}
-    await conn.execute(_statement(table_name(conn, contracts), table_name(conn, deadlines)), params)
+    params = {**json_array_parameters(contracts, _VIEW_FIELDS, [view_row(s) for s in states], "v_"),
+              **json_array_parameters(deadlines, _GONE, gone, "g_"),
+              **json_array_parameters(deadlines, _LIVE, live, "d_")}
+    # on the driver's connection, in the caller's transaction (one prepared statement per connection)
+    await execute(conn, _statement(table_name(conn, contracts), table_name(conn, deadlines)), params)
 
 
 @lru_cache(maxsize=16)
-def _statement(contracts_name: str, deadlines_name: str):
+def _statement(contracts_name: str, deadlines_name: str) -> str:
     """Built once per schema (the rebuild writes the same tables in another one)."""
     views = insert_sql(contracts, contracts_name, _VIEW_FIELDS, upsert_on=("contract_id",), prefix="v_")
     ended = delete_sql(deadlines, deadlines_name, _GONE, prefix="g_")
     running = insert_sql(deadlines, deadlines_name, _LIVE, upsert_on=("contract_id", "kind"), prefix="d_")
-    return text(f"WITH views AS ({views}), ended AS ({ended}) {running}")
+    return f"WITH views AS ({views}), ended AS ({ended}) {running}"
