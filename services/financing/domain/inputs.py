@@ -9,8 +9,12 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic._internal._validators import max_length_validator, min_length_validator
 from pydantic_core import SchemaValidator, core_schema
+
+try:   # pydantic's own length checks, as it writes them after a Python validator (private names)
+    from pydantic._internal._validators import max_length_validator, min_length_validator
+except ImportError:   # another pydantic: such fields keep their Python checks (slower, same answers)
+    max_length_validator = min_length_validator = None
 
 from contract_events.readers import reader_model
 from kernel.collection import collection_paused
@@ -37,11 +41,13 @@ _REQUIRED: dict[str, frozenset[str]] = {
 # The published models write ``Line`` and ``IsoDate`` with Python validators (shared/types: no
 # control character; YYYY-MM-DD between 1900 and 2199), and a length on such a field becomes a
 # Python validator too: a signature's CERFA called about 40 Python functions a validation, most
-# of the simulation's parse. ``_fast_schema`` rewrites a reader's core schema with the same
-# constraints in pydantic-core's own (a pattern, lengths, a date range) and nested models as
-# their fields (the check keeps no instance). It only ever accepts what the model accepts (a
-# date object, an alias, anything it does not recognise keeps the model's own validator); what
-# it refuses is validated again by the model, so every error is the model's, code and place.
+# of the simulation's parse. ``_fast`` rewrites a reader's core schema with the same constraints
+# in pydantic-core's own (a pattern, lengths, a date range, a digits pattern before a decimal)
+# and nested models as their fields (the check keeps no instance). It only ever accepts what the
+# model accepts (what it does not recognise keeps the model's own validator; a date object or a
+# number where a decimal string is usual falls to the model); what it refuses is validated again
+# by the model, so every error is the model's, code and place (tests/unit/financing/
+# test_simulation_reader_checks.py).
 _ISO_DATE = core_schema.chain_schema([
     core_schema.str_schema(strict=True, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
     core_schema.date_schema(ge=EARLIEST_DATE, le=LATEST_DATE)])
@@ -117,7 +123,7 @@ def _fast_decimal(schema: dict) -> dict:
     bounds = []
     if most is not None:          # below 10 ** n <= le
         n = 0
-        while 10 ** (n + 1) <= most:
+        while n < 30 and 10 ** (n + 1) <= most:
             n += 1
         bounds.append(n)
     if digits is not None:
