@@ -20,11 +20,6 @@ from services.financing.application.unit_of_work import ContractSummary, Funding
 from shared.db import delete_sql, execute, insert_sql, json_text, table_name, unnest
 
 
-def rows(items) -> list[dict]:
-    """Dataclasses as rows (shallow: an event's data is not copied)."""
-    return [dict(vars(item)) for item in items]
-
-
 def _names(kind) -> tuple[str, ...]:
     return tuple(f.name for f in fields(kind))
 
