@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from bench.environment import Database, Services, peak_memory
 from services.contracts.adapters.contract_streams import store
+from services.contracts.adapters.contracts_relay import contracts_relay
 from services.contracts.adapters.sql_unit_of_work import SqlUnitOfWork
 from services.contracts.application.sign import sign_contract
 from contract_events.signed import ContractTerms
@@ -28,7 +29,7 @@ from shared.db import make_engine
 from contract_events.catalogue import VERSIONS
 from shared.eventstore.chain import Break, verify_chain
 from shared.eventstore.model import NewEvent, StreamAppend
-from shared.messaging.relay import OutboxRelay, make_producer
+from shared.messaging.relay import make_producer
 from shared.messaging.topics import CONTRACT_EVENTS, ensure_topics
 from shared.settings import Settings
 
@@ -70,8 +71,8 @@ async def relay(settings: Settings, batch: int = 5000) -> tuple[int, float]:
     await producer.start()
     try:
         started = time.perf_counter()
-        n = await OutboxRelay(engine, store, producer, settings.topic(CONTRACT_EVENTS), "/parcours/contracts",
-                              batch_size=batch).run_until_idle()
+        # the service's relay: the public data only (the personal fields stay in the store)
+        n = await contracts_relay(engine, producer, settings, batch_size=batch).run_until_idle()
         seconds = time.perf_counter() - started
         if not n:   # the gap-free read waited in vain: say which transaction of the cluster held it back
             async with engine.connect() as conn:

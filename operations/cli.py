@@ -93,10 +93,9 @@ def demo_load():
 @relay.command("run")
 def relay_run(until_idle: bool = typer.Option(False, help="stop once everything is published")):
     """Run the contracts outbox relay in this process."""
-    from services.contracts.adapters.contract_streams import store
-    from services.contracts.api.event_source import SOURCE
+    from services.contracts.adapters.contracts_relay import contracts_relay
     from shared.db import make_engine
-    from shared.messaging.relay import OutboxRelay, make_producer
+    from shared.messaging.relay import make_producer
     from shared.messaging.topics import CONTRACT_EVENTS, ensure_topics
 
     async def main():
@@ -105,7 +104,7 @@ def relay_run(until_idle: bool = typer.Option(False, help="stop once everything 
         engine, producer = make_engine(s, pool_size=2), make_producer(s.kafka_bootstrap)
         await producer.start()
         try:
-            r = OutboxRelay(engine, store, producer, s.topic(CONTRACT_EVENTS), SOURCE, batch_size=s.relay_batch_size)
+            r = contracts_relay(engine, producer, s)   # the public data only, as the service publishes
             if until_idle:
                 typer.echo(f"published {await r.run_until_idle()} events", err=True)
             else:

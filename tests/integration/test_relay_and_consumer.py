@@ -78,6 +78,26 @@ async def test_a_relay_killed_after_publishing_loses_and_reorders_nothing(isolat
         assert first_seen == order[a]  # nothing lost, nothing of one key reordered
 
 
+async def test_the_ops_relay_publishes_the_public_data_only_as_the_service_does(isolated):
+    """`parcours ops relay run` once published the stored event whole, personal fields included."""
+    from contract_events.catalogue import VERSIONS
+    from services.contracts.api.examples import SIGN_CERFA
+    settings, engine = isolated
+    data = {"contract_id": "c-public", **SIGN_CERFA, "apprentice": {**SIGN_CERFA["apprentice"], "id": "app-public"}}
+    async with engine.begin() as conn:
+        await contracts_store.append(conn, [StreamAppend("c-public", 0, [NewEvent(
+            "contract.signed", data, schema_version=VERSIONS["contract.signed"],
+            metadata={"partitionkey": "app-public"})])])
+
+    relayed = run_relay(settings, crash=False)
+    assert relayed.returncode == 0, relayed.stderr
+    (record,) = await read_topic(settings, CONTRACT_EVENTS, 1)
+    published = json.loads(record.value)["data"]
+    assert published["apprentice"]["id"] == "app-public" and published["training"] == SIGN_CERFA["training"]
+    for personal in (SIGN_CERFA["apprentice"]["nir"], "2005-03-14", "lea.martin", "rh@exemple.fr"):
+        assert personal not in record.value.decode(), personal
+
+
 async def test_a_woken_relay_publishes_without_waiting_for_its_poll(isolated):
     """The service wakes its relay after each commit: with an hour between polls, the event still
     reaches Kafka, once, and the relay resumes from its checkpoint kept in memory."""

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from contract_events.publication import public_data
 from services.contracts.adapters.contract_streams import store
+from services.contracts.adapters.contracts_relay import contracts_relay
 from services.contracts.adapters.deadline_scheduler import tick
 from services.contracts.api import deca_routes, schemas
 from services.contracts.api.contracts import router
@@ -16,7 +17,7 @@ from shared.api.app import build_app
 from shared.api.feed import feed_router
 from shared.clock import SystemClock
 from shared.periodic import every
-from shared.messaging.relay import OutboxRelay, make_producer
+from shared.messaging.relay import make_producer
 from shared.messaging.topics import CONTRACT_EVENTS, ensure_topics
 from shared.settings import Settings, get_settings
 
@@ -29,9 +30,7 @@ async def outbox_relay(app: FastAPI, stop: asyncio.Event) -> None:
     producer = make_producer(s.kafka_bootstrap)
     await producer.start()
     try:
-        relay = OutboxRelay(app.state.engine, store, producer, s.topic(CONTRACT_EVENTS), SOURCE,
-                            batch_size=s.relay_batch_size, idle_seconds=s.relay_idle_seconds,
-                            publishable=public_data)
+        relay = contracts_relay(app.state.engine, producer, s)
         app.state.relay = relay
         await relay.run(stop)
     finally:
