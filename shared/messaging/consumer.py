@@ -23,9 +23,10 @@ from typing import Any, Callable, Protocol
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from sqlalchemy import func, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.db import driver_connection
 
 from shared.envelope import InvalidEnvelope, decode
 from shared.messaging.consumer_tables import consumer_tables
@@ -69,6 +70,7 @@ class ConsumerRunner:
         self.processing = asyncio.Lock()   # held by the batch in flight; a revocation waits for it
         self.bootstrap, self.batch_size = bootstrap, batch_size
         self.tables = consumer_tables(schema)
+        self.sql = _Statements(self.tables.offsets.fullname, self.tables.streams.fullname)
         self.consumer: AIOKafkaConsumer | None = None
         self.producer = None
         self.applied = asyncio.Condition()
@@ -98,10 +100,13 @@ class ConsumerRunner:
 
     async def _process(self, batch: dict[TopicPartition, list]) -> list[DeadLetter]:
         dead: list[DeadLetter] = []
-        st, ot = self.tables.streams, self.tables.offsets
+        name, sql = self.projection.name, self.sql
         async with self.engine.begin() as conn:
+            # the runner's own statements on the driver's connection, in the batch's transaction:
+            # texts prepared once per connection, no SQLAlchemy compile per batch
+            apg = await driver_connection(conn)
             fetched = sum(len(records) for records in batch.values())
-            batch = unapplied(batch, await self._lock_offsets(conn, [tp for tp, recs in batch.items() if recs]))
+            batch = unapplied(batch, await self._lock_offsets(apg, [tp for tp, recs in batch.items() if recs]))
             decoded: list[tuple[Any, dict]] = []
             for tp, records in batch.items():
                 for rec in records:
@@ -110,13 +115,11 @@ class ConsumerRunner:
                     except InvalidEnvelope as exc:
                         dead.append(DeadLetter(rec, f"invalid envelope: {exc}"))
             if (dropped := fetched - sum(len(records) for records in batch.values())):
-                log.info("consumer.already_applied", consumer=self.projection.name, records=dropped)
+                log.info("consumer.already_applied", consumer=name, records=dropped)
             subjects = list({ce.get("subject") or "" for _, ce in decoded})
             seen: dict[str, int] = {}
             if subjects:
-                rows = await conn.execute(select(st.c.stream_id, st.c.version).where(
-                    st.c.consumer == self.projection.name, st.c.stream_id.in_(subjects)))
-                seen = {r.stream_id: r.version for r in rows}
+                seen = {r[0]: r[1] for r in await apg.fetch(sql.seen, name, subjects)}
             fresh: list[tuple[Any, dict]] = []
             for rec, ce in decoded:
                 seq = _sequence(ce)
@@ -129,21 +132,13 @@ class ConsumerRunner:
                     seen[subject] = seq
                 fresh.append((rec, ce))
             dead += await self._apply(conn, fresh)
-            if seen:
-                stmt = insert(st).values([{"consumer": self.projection.name, "stream_id": s, "version": v}
-                                          for s, v in seen.items()])
-                await conn.execute(stmt.on_conflict_do_update(
-                    index_elements=[st.c.consumer, st.c.stream_id], set_={"version": stmt.excluded.version}))
-            if batch:
-                stmt = insert(ot).values([{"consumer": self.projection.name, "topic": tp.topic,
-                                           "partition": tp.partition, "next_offset": recs[-1].offset + 1}
-                                          for tp, recs in batch.items()])
-                await conn.execute(stmt.on_conflict_do_update(   # never backwards (the rows are locked)
-                    index_elements=[ot.c.consumer, ot.c.topic, ot.c.partition],
-                    set_={"next_offset": func.greatest(ot.c.next_offset, stmt.excluded.next_offset)}))
+            if batch:   # the streams' versions and the partitions' next offsets in one statement
+                parts = list(batch.items())
+                await apg.execute(sql.save, name, list(seen), list(seen.values()), [tp.topic for tp, _ in parts],
+                                  [tp.partition for tp, _ in parts], [recs[-1].offset + 1 for _, recs in parts])
             if dead:
                 await self._dead_letter(dead)
-        EVENTS_CONSUMED.labels(self.projection.name).inc(len(decoded) - len(dead))
+        EVENTS_CONSUMED.labels(name).inc(len(decoded) - len(dead))
         if self.after_batch:
             self.after_batch()
         async with self.applied:
@@ -151,21 +146,17 @@ class ConsumerRunner:
             self.applied.notify_all()
         return dead
 
-    async def _lock_offsets(self, conn: AsyncConnection, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+    async def _lock_offsets(self, apg, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
         """Lock the stored offset rows of ``partitions`` until the transaction ends (a missing row
         is inserted at 0 first, so that it can be locked too) and return their next offsets. Rows
         are taken in one order, (topic, partition), by every worker: no deadlock between them."""
         if not partitions:
             return {}
-        ot, name = self.tables.offsets, self.projection.name
         keys = sorted({(tp.topic, tp.partition) for tp in partitions})
-        await conn.execute(insert(ot).values([{"consumer": name, "topic": t, "partition": p, "next_offset": 0}
-                                              for t, p in keys]).on_conflict_do_nothing())
-        rows = await conn.execute(
-            select(ot.c.topic, ot.c.partition, ot.c.next_offset)
-            .where(ot.c.consumer == name, tuple_(ot.c.topic, ot.c.partition).in_(keys))
-            .order_by(ot.c.topic, ot.c.partition).with_for_update())
-        return {TopicPartition(r.topic, r.partition): r.next_offset for r in rows}
+        topics, numbers = [t for t, _ in keys], [p for _, p in keys]
+        await apg.execute(self.sql.add_offsets, self.projection.name, topics, numbers)
+        rows = await apg.fetch(self.sql.lock_offsets, self.projection.name, topics, numbers)
+        return {TopicPartition(r[0], r[1]): r[2] for r in rows}
 
     async def _apply(self, conn: AsyncConnection, items: list[tuple[Any, dict]]) -> list[DeadLetter]:
         if not items:
@@ -247,6 +238,27 @@ class ConsumerRunner:
             hw = self.consumer.highwater(tp)
             if hw is not None and recs:
                 CONSUMER_LAG.labels(self.projection.name, tp.topic, tp.partition).set(hw - recs[-1].offset - 1)
+
+
+class _Statements:
+    """The runner's SQL on its two tables, as asyncpg runs it (array parameters: one text whatever
+    the batch's size)."""
+
+    def __init__(self, offsets: str, streams: str):
+        self.add_offsets = (f"INSERT INTO {offsets} (consumer, topic, partition, next_offset) SELECT $1, t, p, 0 "
+                            "FROM unnest($2::text[], $3::int[]) AS u(t, p) ON CONFLICT DO NOTHING")
+        self.lock_offsets = (f"SELECT topic, partition, next_offset FROM {offsets} WHERE consumer = $1 AND "
+                             "(topic, partition) IN (SELECT t, p FROM unnest($2::text[], $3::int[]) AS u(t, p)) "
+                             "ORDER BY topic, partition FOR UPDATE")
+        self.seen = f"SELECT stream_id, version FROM {streams} WHERE consumer = $1 AND stream_id = ANY($2::text[])"
+        # two tables, rows of their own: that both writes see one snapshot does not matter
+        self.save = (f"WITH versions AS (INSERT INTO {streams} (consumer, stream_id, version) SELECT $1, s, v "
+                     "FROM unnest($2::text[], $3::int[]) AS u(s, v) ON CONFLICT (consumer, stream_id) "
+                     "DO UPDATE SET version = excluded.version) "
+                     f"INSERT INTO {offsets} AS o (consumer, topic, partition, next_offset) SELECT $1, t, p, n "
+                     "FROM unnest($4::text[], $5::int[], $6::bigint[]) AS u(t, p, n) "
+                     "ON CONFLICT (consumer, topic, partition) DO UPDATE "
+                     "SET next_offset = greatest(o.next_offset, excluded.next_offset)")   # never backwards
 
 
 def _names(partitions) -> list[str]:

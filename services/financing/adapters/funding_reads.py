@@ -7,11 +7,13 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Collection
 
-from sqlalchemy import ARRAY, Text, and_, any_, bindparam, func, select
+import orjson
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.financing.adapters.financing_tables import advances, contract_events, fees, lines
 from services.financing.application.unit_of_work import DueTotal, FeeRecord, FundingYear, StoredAdvance
+from shared.db import driver_connection, table_name
 
 ce = contract_events.c
 
@@ -25,15 +27,16 @@ class SqlFundingReads:
 
     async def path_events(self, apprentice_ids: Collection[str],
                           recorded_until: datetime | None = None) -> dict[str, list[dict]]:
-        """The contract events of these apprentices' paths, in arrival order (one query)."""
-        q = (select(ce.apprentice_id, ce.contract_id, ce.type, ce.data)
-             .where(ce.apprentice_id == any_(bindparam("ids", list(apprentice_ids), ARRAY(Text))))
-             .order_by(ce.apprentice_id, ce.arrival))
-        if recorded_until is not None:
-            q = q.where(ce.recorded_at <= recorded_until)
+        """The contract events of these apprentices' paths, in arrival order (one query, on the
+        driver's connection: the projection reads them for every batch)."""
+        sql = (f"SELECT apprentice_id, contract_id, type, data::text FROM {table_name(self.conn, contract_events)} "
+               "WHERE apprentice_id = ANY($1::text[]) AND ($2::timestamptz IS NULL OR recorded_at <= $2) "
+               "ORDER BY apprentice_id, arrival")
+        rows = await (await driver_connection(self.conn)).fetch(sql, list(apprentice_ids), recorded_until)
         out: dict[str, list[dict]] = defaultdict(list)
-        for r in await self.conn.execute(q):
-            out[r.apprentice_id].append({"type": r.type, "subject": r.contract_id, "data": r.data})
+        loads = orjson.loads
+        for apprentice_id, contract_id, type_, data in rows:
+            out[apprentice_id].append({"type": type_, "subject": contract_id, "data": loads(data)})
         return out
 
     async def apprentices_signed_with(self, opco: str, recorded_until: datetime) -> list[str]:

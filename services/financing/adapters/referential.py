@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from kernel.reference.tables import seed_values
 from services.financing.adapters.financing_tables import cpne_idcc, npec_rows
 from services.financing.domain.npec import NpecRow, Referential
-from shared.db import MAX_BIND_PARAMETERS
+from shared.db import MAX_BIND_PARAMETERS, driver_connection, table_name
 
 
 async def load_referential(conn: AsyncConnection, rncps: Collection[str] | None = None) -> Referential:
@@ -36,7 +36,14 @@ class SqlReferentialStore:
         self.conn = conn
 
     async def load(self, rncps: Collection[str] | None = None) -> Referential:
-        return await load_referential(self.conn, rncps)
+        if rncps is None:
+            return await load_referential(self.conn, rncps)
+        # the projection's read of every batch: on the driver's connection, texts prepared once
+        apg = await driver_connection(self.conn)
+        rows = await apg.fetch(f"SELECT rncp, cpne, npec, applicable_from, file_date FROM "
+                               f"{table_name(self.conn, npec_rows)} WHERE rncp = ANY($1::text[])", list(rncps))
+        links = await apg.fetch(f"SELECT cpne, idcc FROM {table_name(self.conn, cpne_idcc)}")
+        return referential_of(rows, links)
 
     async def add(self, npec: list[dict], links: list[dict]) -> None:
         """Upserts, as few statements as the bind parameter limit allows."""
