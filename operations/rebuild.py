@@ -31,6 +31,7 @@ from kernel.collection import collection_paused
 from operations.projections import ProjectionSpec
 from contract_events.publication import public_data
 from shared.envelope import decode, to_cloudevent
+from shared.eventstore.horizon import SETTLED_HORIZON
 from shared.eventstore.model import Cursor, RecordedEvent
 from shared.db import asyncpg_dsn
 from shared.eventstore.feed_reader import FeedReader
@@ -386,7 +387,7 @@ async def read_ledger(conn: AsyncConnection, store: EventStore, after: Cursor, l
          .where(committed_after(e, after))
          .order_by(e.c.transaction_id, e.c.global_position).limit(limit))
     if settled:
-        q = q.where(e.c.transaction_id < text("pg_snapshot_xmin(pg_current_snapshot())"))
+        q = q.where(e.c.transaction_id < text(SETTLED_HORIZON))
     return [RecordedEvent(r.global_position, int(r.transaction_id), r.stream_id, r.stream_version, r.event_id,
                           r.type, r.schema_version, r.data, r.metadata, r.recorded_at)
             for r in await conn.execute(q)]

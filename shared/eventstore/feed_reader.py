@@ -3,7 +3,8 @@ readers of a whole log (``parcours ops rebuild --source feed``).
 
 Same rows, same order, same bound as ``read_all``: the events committed after the cursor, in
 ``(transaction_id, global_position)`` order, only those of transactions older than every
-transaction still running (``pg_snapshot_xmin``), so a stored cursor never skips a late commit.
+transaction of this database still running (``SETTLED_HORIZON``, horizon.py), so a stored cursor
+never skips a late commit.
 What differs is the cost per event: one prepared statement, the JSON columns read as text and
 parsed by ``orjson`` (SQLAlchemy's row processing and the standard ``json`` module were most of
 the time of a rebuild's storing phase)."""
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncpg
 import orjson
 
+from shared.eventstore.horizon import SETTLED_HORIZON
 from shared.eventstore.model import Cursor, RecordedEvent
 
 _loads = orjson.loads
@@ -35,7 +37,7 @@ class FeedReader:
                "schema_version, data::text AS data, metadata::text AS metadata, recorded_at "
                f"FROM {self.schema}.events e "
                "WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2::bigint) "
-               "AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) ")
+               f"AND e.transaction_id < {SETTLED_HORIZON} ")
         if until:
             sql += "AND (e.transaction_id, e.global_position) <= ($4::text::xid8, $5::bigint) "
         if share:
@@ -65,11 +67,11 @@ class FeedReader:
 
     async def settled_end(self, apg: asyncpg.Connection, after: Cursor) -> Cursor | None:
         """The last event settled now after ``after`` (None: none). No event can ever be added at
-        or before it: every transaction below ``pg_snapshot_xmin`` has ended."""
+        or before it: every transaction of this database below ``SETTLED_HORIZON`` has ended."""
         row = await apg.fetchrow(
             f"SELECT transaction_id::text AS tx, global_position FROM {self.schema}.events e "
             "WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2::bigint) "
-            "AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) "
+            f"AND e.transaction_id < {SETTLED_HORIZON} "
             "ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1",
             str(after.transaction_id), after.global_position)
         return None if row is None else Cursor(int(row[0]), row[1])

@@ -1,7 +1,8 @@
 """PostgreSQL event store: optimistic, multi-stream atomic appends and a gap-free global feed.
 
 Reading in commit order follows the xid8 rule: only rows whose ``transaction_id`` is below the
-oldest transaction still running (``pg_snapshot_xmin``) are visible to a tailing reader, read in
+oldest transaction of this database still running (``SETTLED_HORIZON``, horizon.py) are visible
+to a tailing reader, read in
 ``(transaction_id, global_position)`` order, so a transaction that commits late with a lower
 position can never be skipped.
 """
@@ -15,6 +16,7 @@ from sqlalchemy import BigInteger, Text, bindparam, cast, func, literal, select,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import driver_connection, json_text
+from shared.eventstore.horizon import SETTLED_HORIZON
 from shared.eventstore.model import (ConcurrencyConflict, Cursor, DuplicateEvent, RecordedEvent,
                                      StreamAppend)
 from shared.eventstore.tables import store_tables
@@ -94,7 +96,7 @@ class EventStore:
         e = self.tables.events
         q = (select(*self._columns)
              .where(committed_after(e, after))
-             .where(e.c.transaction_id < text("pg_snapshot_xmin(pg_current_snapshot())"))
+             .where(e.c.transaction_id < text(SETTLED_HORIZON))
              .order_by(e.c.transaction_id, e.c.global_position).limit(limit))
         return [_recorded(r) for r in await conn.execute(q)]
 

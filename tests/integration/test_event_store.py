@@ -127,6 +127,37 @@ async def test_a_reader_never_skips_a_transaction_that_commits_late(engine):
     assert after[0].global_position < after[1].global_position
 
 
+async def test_a_long_transaction_of_another_database_does_not_hold_the_reader_back(engine):
+    """xids are the cluster's, but only this database's transactions can write its events: one
+    left open in another database (another stack's import, a benchmark) held every relay and
+    feed of the cluster back until it ended (shared/eventstore/horizon.py)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+    url = make_url(str(engine.url))
+    other = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database="postgres")
+    try:
+        await other.execute("BEGIN")
+        await other.fetchval("SELECT pg_current_xact_id()")   # an xid, held until the end
+        seen = await _tail(engine, Cursor())
+        cursor = seen[-1].cursor if seen else Cursor()
+        stream = f"meanwhile-{uuid.uuid4()}"
+        async with engine.begin() as conn:
+            await store.append(conn, [StreamAppend(stream, 0, [ev()])])
+        assert [e.stream_id for e in await _tail(engine, cursor)] == [stream]
+        # this database's own open transaction still holds it (the late-commit test above)
+        async with engine.connect() as mine:
+            await mine.begin()
+            await mine.execute(text("SELECT pg_current_xact_id()"))
+            later = f"held-{uuid.uuid4()}"
+            async with engine.begin() as conn:
+                await store.append(conn, [StreamAppend(later, 0, [ev()])])
+            assert [e.stream_id for e in await _tail(engine, cursor)] == [stream]
+            await mine.rollback()
+        assert [e.stream_id for e in await _tail(engine, cursor)] == [stream, later]
+    finally:
+        await other.close()
+
+
 async def test_many_writers_one_tailing_reader_sees_every_event_once(engine):
     writers, per_writer = 8, 40
     seen_before = await _tail(engine, Cursor())
