@@ -74,12 +74,13 @@ async def relay(settings: Settings, batch: int = 5000) -> tuple[int, float]:
         # the service's relay: the public data only (the personal fields stay in the store)
         n = await contracts_relay(engine, producer, settings, batch_size=batch).run_until_idle()
         seconds = time.perf_counter() - started
-        if not n:   # the gap-free read waited in vain: say which transaction of the cluster held it back
+        if not n:   # the gap-free read waited in vain: say which transaction of this database held it back
             async with engine.connect() as conn:
                 held = (await conn.execute(text(
                     "SELECT pid, datname, application_name, state, now() - xact_start AS age, left(query, 200) "
-                    "FROM pg_stat_activity WHERE backend_xid IS NOT NULL ORDER BY xact_start LIMIT 5"))).all()
-            raise RuntimeError(f"the relay published nothing; transactions holding the cluster's xmin: {held}")
+                    "FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND datname = current_database() "
+                    "ORDER BY xact_start LIMIT 5"))).all()
+            raise RuntimeError(f"the relay published nothing; this database's open transactions: {held}")
         return n, seconds
     finally:
         await producer.stop()

@@ -27,7 +27,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import driver_connection
-
 from shared.envelope import InvalidEnvelope, decode
 from shared.messaging.consumer_tables import consumer_tables
 from shared.messaging.relay import make_producer
