@@ -31,6 +31,7 @@ class FeedReader:
     def __init__(self, schema: str):
         self.schema = schema
         self._statements: dict[tuple[int, bool, bool], asyncpg.prepared_stmt.PreparedStatement] = {}
+        self._plain = self._sql(False, False)
 
     def _sql(self, until: bool, share: bool) -> str:
         sql = ("SELECT global_position, transaction_id::text AS tx, stream_id, stream_version, event_id, type, "
@@ -44,6 +45,11 @@ class FeedReader:
             sql += "AND " + _SHARE.format(n="$6" if until else "$4", k="$7" if until else "$5")
         # ordered by the table's columns (e.): the output column tx is text, and orders otherwise
         return sql + "ORDER BY e.transaction_id, e.global_position LIMIT $3"
+
+    async def fetch(self, apg: asyncpg.Connection, after: Cursor, limit: int) -> list[RecordedEvent]:
+        """``read`` without a statement of its own: asyncpg's cache of the connection prepares it
+        (a pooled connection: the cache goes with the connection)."""
+        return _recorded(await apg.fetch(self._plain, str(after.transaction_id), after.global_position, limit))
 
     async def read(self, apg: asyncpg.Connection, after: Cursor = Cursor(), limit: int = 1000,
                    until: Cursor | None = None, share: tuple[int, int] | None = None) -> list[RecordedEvent]:
@@ -59,11 +65,7 @@ class FeedReader:
             args += [str(until.transaction_id), until.global_position]
         if share is not None:
             args += [share[1], share[0]]
-        rows = await statement.fetch(*args)
-        return [RecordedEvent(position, int(tx), stream, version, event_id, type_, schema_version, _loads(data),
-                              _loads(metadata), recorded_at)
-                for position, tx, stream, version, event_id, type_, schema_version, data, metadata, recorded_at
-                in rows]
+        return _recorded(await statement.fetch(*args))
 
     async def settled_end(self, apg: asyncpg.Connection, after: Cursor) -> Cursor | None:
         """The last event settled now after ``after`` (None: none). No event can ever be added at
@@ -75,3 +77,10 @@ class FeedReader:
             "ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1",
             str(after.transaction_id), after.global_position)
         return None if row is None else Cursor(int(row[0]), row[1])
+
+
+def _recorded(rows) -> list[RecordedEvent]:
+    return [RecordedEvent(position, int(tx), stream, version, event_id, type_, schema_version, _loads(data),
+                          _loads(metadata), recorded_at)
+            for position, tx, stream, version, event_id, type_, schema_version, data, metadata, recorded_at
+            in rows]

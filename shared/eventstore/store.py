@@ -16,7 +16,7 @@ from sqlalchemy import BigInteger, Text, bindparam, cast, func, literal, select,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import driver_connection, json_text
-from shared.eventstore.horizon import SETTLED_HORIZON
+from shared.eventstore.feed_reader import FeedReader
 from shared.eventstore.model import (ConcurrencyConflict, Cursor, DuplicateEvent, RecordedEvent,
                                      StreamAppend)
 from shared.eventstore.tables import store_tables
@@ -25,6 +25,7 @@ from shared.eventstore.tables import store_tables
 class EventStore:
     def __init__(self, schema: str):
         self.tables = store_tables(schema)
+        self._feed = FeedReader(schema)
         e = self.tables.events
         # run on the driver's connection (see append): asyncpg prepares it once per connection. The
         # data and metadata the function returns are the ones given: not sent back, nor decoded
@@ -92,13 +93,11 @@ class EventStore:
         return v or 0
 
     async def read_all(self, conn: AsyncConnection, after: Cursor = Cursor(), limit: int = 1000) -> list[RecordedEvent]:
-        """Events committed after ``after``, in commit order, never skipping a late commit."""
-        e = self.tables.events
-        q = (select(*self._columns)
-             .where(committed_after(e, after))
-             .where(e.c.transaction_id < text(SETTLED_HORIZON))
-             .order_by(e.c.transaction_id, e.c.global_position).limit(limit))
-        return [_recorded(r) for r in await conn.execute(q)]
+        """Events committed after ``after``, in commit order, never skipping a late commit: the
+        feed reader's statement (feed_reader.py) on the driver's connection, in ``conn``'s
+        transaction (the relay and the feed call it at every poll: no SQLAlchemy statement
+        built, compiled and cache-keyed each time)."""
+        return await self._feed.fetch(await driver_connection(conn), after, limit)
 
     async def committed_after(self, conn: AsyncConnection, after: Cursor) -> bool:
         """Whether an event committed after ``after`` is visible now, settled or not (``read_all``
