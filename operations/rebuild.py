@@ -33,7 +33,7 @@ from contract_events.publication import public_data
 from shared.envelope import decode, to_cloudevent
 from shared.eventstore.horizon import SETTLED_HORIZON
 from shared.eventstore.model import Cursor, RecordedEvent
-from shared.db import asyncpg_dsn
+from shared.db import asyncpg_dsn, driver_connection
 from shared.eventstore.feed_reader import FeedReader
 from shared.eventstore.store import EventStore, committed_after
 from shared.observability import peak_rss_mib
@@ -83,8 +83,7 @@ async def _apply(engine: AsyncEngine, spec: ProjectionSpec, target: str, project
     when it has one (phase 1: stored, computed once the log is whole), else its own ``apply``."""
     async with engine.begin() as raw:
         if events and spec.make_bulk is not None:
-            await raw.execute(text("SELECT 1"))   # opens the transaction the driver's COPY then runs in
-            await projection.store((await raw.get_raw_connection()).driver_connection, target, events)
+            await projection.store(await driver_connection(raw), target, events)   # COPY, in this transaction
         elif events:
             await projection.apply(await raw.execution_options(schema_translate_map={spec.schema: target}), events)
         # merged, last: processes storing other partitions update the same row, each for a moment
@@ -249,6 +248,18 @@ async def topic_partitions(settings: Settings, topic: str) -> list[int]:
     return partitions
 
 
+async def _feed_connection(database_url: str) -> asyncpg.Connection:
+    """The feed's reading connection, of its own (outside the pool and its transactions)."""
+    return await asyncpg.connect(asyncpg_dsn(database_url), server_settings={"application_name": "parcours-rebuild"})
+
+
+async def _set_position(engine: AsyncEngine, target: str, position: dict) -> None:
+    """The rebuild's source position replaced whole (``_apply`` merges a batch's into it)."""
+    async with engine.begin() as conn:
+        await conn.execute(text(f"UPDATE {target}._rebuild_progress SET position = CAST(:p AS jsonb)"),
+                           {"p": json.dumps(position)})
+
+
 def _cursor(position: dict) -> Cursor:
     return Cursor(int(position["tx"]), int(position["pos"]))
 
@@ -280,7 +291,7 @@ async def from_feed(engine: AsyncEngine, spec: ProjectionSpec, target: str, resu
     # SQLAlchemy's row processing, the JSON parsed by orjson (shared/eventstore/feed_reader.py)
     feed = FeedReader(spec.feed_store)
     url = engine.url.render_as_string(hide_password=False)
-    apg = await asyncpg.connect(asyncpg_dsn(url), server_settings={"application_name": "parcours-rebuild"})
+    apg = await _feed_connection(url)
     done = 0
     try:
         plan = resume if resume and "end" in resume else None
@@ -288,18 +299,14 @@ async def from_feed(engine: AsyncEngine, spec: ProjectionSpec, target: str, resu
                 and (end := await feed.settled_end(apg, cursor)) is not None:
             plan = {**_position(cursor), "end": _position(end), "shares": workers,
                     **{f"r{k}": _position(cursor) for k in range(workers)}}
-            async with engine.begin() as conn:
-                await conn.execute(text(f"UPDATE {target}._rebuild_progress SET position = CAST(:p AS jsonb)"),
-                                   {"p": json.dumps(plan)})
+            await _set_position(engine, target, plan)
         if plan is not None:
             end = _cursor(plan["end"])
             done += await _in_processes(projection, _store_share, [
                 (url, spec.name, target, source, k, plan["shares"], plan[f"r{k}"], plan["end"], batch)
                 for k in range(plan["shares"]) if _cursor(plan[f"r{k}"]) < end])
             progress(done, None)
-            async with engine.begin() as conn:   # every share stored up to end: one cursor again
-                await conn.execute(text(f"UPDATE {target}._rebuild_progress SET position = CAST(:p AS jsonb)"),
-                                   {"p": json.dumps(_position(end))})
+            await _set_position(engine, target, _position(end))   # every share stored up to end: one cursor again
             cursor = end
         done += await _read_feed(engine, spec, target, projection, apg, feed, source, cursor, batch, progress,
                                  _position)
@@ -358,7 +365,7 @@ def _store_share(database_url: str, spec_name: str, target: str, source: str, k:
     async def run() -> int:
         spec = SPECS[spec_name]
         engine = make_engine(Settings(database_url=database_url), pool_size=1)
-        apg = await asyncpg.connect(asyncpg_dsn(database_url), server_settings={"application_name": "parcours-rebuild"})
+        apg = await _feed_connection(database_url)
         try:
             return await _read_feed(engine, spec, target, _projection(spec), apg, FeedReader(spec.feed_store), source,
                                     _cursor(at), batch, lambda *_: None, lambda c: {f"r{k}": _position(c)},

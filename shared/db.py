@@ -84,15 +84,6 @@ def json_text(value) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def json_array_parameters(table, columns: tuple[str, ...], rows: list[dict], prefix: str = "c_") -> dict[str, list]:
-    """``array_parameters`` with the JSON columns encoded by ``json_text``."""
-    out = {}
-    for name, key, is_json in _array_columns(table, columns, prefix):
-        values = [r[name] for r in rows]
-        out[key] = [None if v is None else json_text(v) for v in values] if is_json else values
-    return out
-
-
 @lru_cache(maxsize=256)
 def _array_columns(table, columns: tuple[str, ...], prefix: str) -> tuple[tuple[str, str, bool], ...]:
     return tuple((name, f"{prefix}{name}", _is_json(table.c[name])) for name in columns)
@@ -135,12 +126,12 @@ def unnest(table, columns: tuple[str, ...], prefix: str = "c_") -> tuple[str, st
 
 
 def array_parameters(table, columns, rows: list[dict], prefix: str = "c_") -> dict[str, list]:
+    """One array parameter per column (``:<prefix><name>``) of these rows; JSON columns as text
+    (``json_text``), cast back by ``unnest``'s statement."""
     out = {}
-    for name in columns:
+    for name, key, is_json in _array_columns(table, tuple(columns), prefix):
         values = [r[name] for r in rows]
-        if _is_json(table.c[name]):
-            values = [None if v is None else json.dumps(v, ensure_ascii=False, separators=(",", ":")) for v in values]
-        out[f"{prefix}{name}"] = values
+        out[key] = [None if v is None else json_text(v) for v in values] if is_json else values
     return out
 
 

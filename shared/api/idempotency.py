@@ -102,8 +102,8 @@ async def once(conn: AsyncConnection, schema: str, key_id: str, idem_key: str | 
                           "This Idempotency-Key was used with another request body.")
         return Outcome(row["status"], row["body"], dict(row["headers"] or {}), replayed=True)
     outcome = await action()
-    await (await driver_connection(conn)).execute(sql.record, key_id, idem_key, outcome.status,
-                                                  _serialize(outcome.body), json_text(outcome.headers))
+    await apg.execute(sql.record, key_id, idem_key, outcome.status, _serialize(outcome.body),
+                      json_text(outcome.headers))
     return outcome
 
 

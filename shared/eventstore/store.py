@@ -101,7 +101,7 @@ class EventStore:
 
     async def committed_after(self, conn: AsyncConnection, after: Cursor) -> bool:
         """Whether an event committed after ``after`` is visible now, settled or not (``read_all``
-        returns it once every transaction older than it has ended, in any database of the cluster)."""
+        returns it once every transaction of this database older than it has ended, horizon.py)."""
         e = self.tables.events
         return bool(await conn.scalar(select(literal(True)).where(committed_after(e, after)).limit(1)))
 

@@ -1,14 +1,16 @@
 """The contracts service's own secrets (``contracts.secrets``): the pseudonymisation key, made
 by migration contracts_0006 and read here only. It never changes once made, so each process reads
-it once per database (not once per signature)."""
+it once per engine (not once per signature)."""
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _KEY = text("SELECT value FROM contracts.secrets WHERE name = 'pseudonym_key'")
-_known: dict[str, bytes] = {}   # database URL -> its key
-_by_url: dict[int, tuple[object, bytes]] = {}   # id of an engine's URL object -> (that object, its key)
+_known: WeakKeyDictionary[Engine, bytes] = WeakKeyDictionary()   # an engine (one database) -> its key
 
 
 class SqlSecrets:
@@ -16,13 +18,8 @@ class SqlSecrets:
         self.conn = conn
 
     async def pseudonym_key(self) -> bytes:
-        url = self.conn.engine.url   # one object per engine: rendered once, not at every signature
-        known = _by_url.get(id(url))
-        if known is not None and known[0] is url:
-            return known[1]
-        database = url.render_as_string(hide_password=True)
-        key = _known.get(database)
+        engine = self.conn.sync_engine
+        key = _known.get(engine)
         if key is None:
-            key = _known[database] = bytes((await self.conn.execute(_KEY)).scalar_one())
-        _by_url[id(url)] = (url, key)
+            key = _known[engine] = bytes((await self.conn.execute(_KEY)).scalar_one())
         return key

@@ -11,7 +11,7 @@ from services.contracts.adapters.tables import contracts, deadlines
 from services.contracts.application.unit_of_work import ContractView
 from services.contracts.domain.deadlines import deadlines as running_deadlines
 from services.contracts.domain.state import ContractState
-from shared.db import delete_sql, execute, insert_sql, json_array_parameters, table_name
+from shared.db import delete_sql, execute, insert_sql, array_parameters, table_name
 
 _VIEW_FIELDS = tuple(f.name for f in fields(ContractView))
 _GONE, _LIVE = ("contract_id", "kind"), ("contract_id", "kind", "due_on")
@@ -37,9 +37,9 @@ async def save_views(conn: AsyncConnection, states: list[ContractState]) -> None
                 gone.append(dict(contract_id=state.contract_id, kind=kind))
             else:
                 live.append(dict(contract_id=state.contract_id, kind=kind, due_on=due_on))
-    params = {**json_array_parameters(contracts, _VIEW_FIELDS, [view_row(s) for s in states], "v_"),
-              **json_array_parameters(deadlines, _GONE, gone, "g_"),
-              **json_array_parameters(deadlines, _LIVE, live, "d_")}
+    params = {**array_parameters(contracts, _VIEW_FIELDS, [view_row(s) for s in states], "v_"),
+              **array_parameters(deadlines, _GONE, gone, "g_"),
+              **array_parameters(deadlines, _LIVE, live, "d_")}
     # on the driver's connection, in the caller's transaction (one prepared statement per connection)
     await execute(conn, _statement(table_name(conn, contracts), table_name(conn, deadlines)), params)
 

@@ -14,12 +14,12 @@ from shared.db import MAX_BIND_PARAMETERS, driver_connection, table_name
 
 
 async def load_referential(conn: AsyncConnection, rncps: Collection[str] | None = None) -> Referential:
-    """The referential, limited to some RNCP codes when given (one query each table)."""
-    q = select(npec_rows.c.rncp, npec_rows.c.cpne, npec_rows.c.npec, npec_rows.c.applicable_from,
-               npec_rows.c.file_date)
-    if rncps is not None:
-        q = q.where(npec_rows.c.rncp.in_(list(rncps)))
-    return referential_of(await conn.execute(q), await conn.execute(select(cpne_idcc.c.cpne, cpne_idcc.c.idcc)))
+    """The referential, limited to some RNCP codes when given (one query each table). On the
+    driver's connection, in ``conn``'s transaction: the projection reads it for every batch."""
+    apg = await driver_connection(conn)
+    rows = f"SELECT rncp, cpne, npec, applicable_from, file_date FROM {table_name(conn, npec_rows)}"
+    found = await (apg.fetch(rows) if rncps is None else apg.fetch(rows + " WHERE rncp = ANY($1::text[])", list(rncps)))
+    return referential_of(found, await apg.fetch(f"SELECT cpne, idcc FROM {table_name(conn, cpne_idcc)}"))
 
 
 def referential_of(rows: Iterable[Sequence], links: Iterable[Sequence]) -> Referential:
@@ -36,14 +36,7 @@ class SqlReferentialStore:
         self.conn = conn
 
     async def load(self, rncps: Collection[str] | None = None) -> Referential:
-        if rncps is None:
-            return await load_referential(self.conn, rncps)
-        # the projection's read of every batch: on the driver's connection, texts prepared once
-        apg = await driver_connection(self.conn)
-        rows = await apg.fetch(f"SELECT rncp, cpne, npec, applicable_from, file_date FROM "
-                               f"{table_name(self.conn, npec_rows)} WHERE rncp = ANY($1::text[])", list(rncps))
-        links = await apg.fetch(f"SELECT cpne, idcc FROM {table_name(self.conn, cpne_idcc)}")
-        return referential_of(rows, links)
+        return await load_referential(self.conn, rncps)
 
     async def add(self, npec: list[dict], links: list[dict]) -> None:
         """Upserts, as few statements as the bind parameter limit allows."""
