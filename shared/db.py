@@ -5,8 +5,9 @@ import json
 from functools import lru_cache
 from typing import Any, Mapping
 
+import asyncpg
 import orjson
-from sqlalchemy import JSON, text
+from sqlalchemy import JSON, exc, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import asyncpg as _asyncpg_dialect
@@ -37,6 +38,78 @@ def asyncpg_dsn(database_url: str) -> str:
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+class UnitConnection(AsyncConnection):
+    """The connection of a unit of work that owns its transaction (shared/sql_unit_of_work.py):
+    a SQLAlchemy connection from the engine's pool whose transaction runs on the driver. BEGIN
+    is asyncpg's, at the first statement, raw (``driver_connection``) or SQLAlchemy's (the
+    adapter begins it the same way and both share it); COMMIT and ROLLBACK are asyncpg's too,
+    without SQLAlchemy's transaction object, events and greenlet hops. Only the checkout and the
+    checkin go through SQLAlchemy (its pool: size, overflow, reset, invalidation)."""
+    __slots__ = ("_adapted", "_broken")
+
+    @classmethod
+    async def open(cls, engine: AsyncEngine, isolation_level: str | None = None) -> "UnitConnection":
+        conn = cls(engine)
+        await conn.start()
+        try:
+            if isolation_level is not None:   # set on the DBAPI connection, reset at checkin
+                await conn.execution_options(isolation_level=isolation_level)
+            conn._adapted = conn.sync_connection._dbapi_connection.dbapi_connection
+            conn._broken = False
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+
+    async def driver(self):
+        """The asyncpg connection, in this connection's transaction (begun here if not yet)."""
+        adapted = self._adapted
+        if adapted._transaction is None:
+            if self.sync_connection.invalidated:   # lost under a SQLAlchemy statement
+                raise exc.PendingRollbackError("The connection was invalidated: its transaction is lost.")
+            await adapted._start_transaction()
+        return adapted._connection
+
+    async def commit_transaction(self) -> None:
+        """COMMIT what was begun (nothing when no statement ran); a later statement begins anew."""
+        adapted = self._adapted
+        transaction, adapted._transaction = adapted._transaction, None
+        if transaction is not None:
+            try:
+                await transaction.commit()
+            except BaseException as failure:
+                self._broken = _unknown_state(adapted._connection, failure)
+                raise
+
+    async def release(self) -> None:
+        """ROLLBACK what was not committed, then back to the pool; invalidated (closed, and
+        replaced at a later checkout) when its state is unknown (``_unknown_state``)."""
+        adapted = self._adapted
+        transaction, adapted._transaction = adapted._transaction, None
+        try:
+            if adapted._connection.is_closed():   # lost (in this unit or before): nothing to roll back
+                self._broken = True
+            elif transaction is not None and not self._broken and not self.sync_connection.invalidated:
+                try:
+                    await transaction.rollback()
+                except BaseException as failure:
+                    self._broken = _unknown_state(adapted._connection, failure)
+                    raise
+        finally:
+            try:
+                if self._broken and not self.sync_connection.invalidated:
+                    await self.invalidate()
+            finally:
+                await self.close()
+
+
+def _unknown_state(driver, failure: BaseException) -> bool:
+    """Whether a connection whose COMMIT or ROLLBACK failed must not go back to the pool: unless
+    PostgreSQL answered with an error (a deferred constraint, ...) and left it idle, outside any
+    transaction, its state is unknown (connection lost, statement cancelled midway)."""
+    return not isinstance(failure, asyncpg.PostgresError) or driver.is_closed() or driver.is_in_transaction()
+
+
 async def driver_connection(conn: AsyncConnection):
     """The asyncpg connection under ``conn``, in ``conn``'s transaction: a hot statement runs on
     it directly (asyncpg prepares each text once per connection and keeps it), without
@@ -45,7 +118,10 @@ async def driver_connection(conn: AsyncConnection):
     SQLAlchemy begins lazily: its transaction object at ``begin()`` or a first statement, the
     driver's BEGIN with the first statement. Both are done here when not yet, so a raw statement
     that comes first is in the transaction that ``conn`` then commits or rolls back. Errors are
-    asyncpg's own (``asyncpg.UniqueViolationError``, ...), not SQLAlchemy's wrappers."""
+    asyncpg's own (``asyncpg.UniqueViolationError``, ...), not SQLAlchemy's wrappers. A unit's
+    own connection (``UnitConnection``) has no SQLAlchemy transaction object to begin."""
+    if type(conn) is UnitConnection:
+        return await conn.driver()
     sync = conn.sync_connection
     if sync.get_transaction() is None:
         sync.begin()   # no I/O: the DBAPI has no BEGIN of its own

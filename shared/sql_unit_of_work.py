@@ -15,6 +15,7 @@ from typing import Any, Awaitable, Callable, ClassVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.api.idempotency import Outcome, once
+from shared.db import UnitConnection
 
 
 class SqlIdempotency:
@@ -52,22 +53,20 @@ class SqlUnitOfWorkBase:
 
     async def __aenter__(self):
         if self._owned and self._depth == 0:
-            conn = await self._engine.connect()
-            if self._snapshot:
-                await conn.execution_options(isolation_level="REPEATABLE READ")
-            self._bind(conn)
+            conn = await UnitConnection.open(self._engine, "REPEATABLE READ" if self._snapshot else None)
+            try:
+                self._bind(conn)
+            except BaseException:
+                await conn.release()
+                raise
         self._depth += 1
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         self._depth -= 1
         if self._owned and self._depth == 0:
-            try:
-                if self.connection.in_transaction():
-                    await self.connection.rollback()
-            finally:
-                await self.connection.close()
+            await self.connection.release()   # rolls back what was not committed
 
     async def commit(self) -> None:
         if self._owned and self._depth == 1:
-            await self.connection.commit()
+            await self.connection.commit_transaction()
