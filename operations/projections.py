@@ -35,6 +35,9 @@ class ProjectionSpec:
     # a rebuild in two phases (services/financing/adapters/bulk_rebuild.py): ``store`` each batch,
     # then every path computed once; None: each batch through ``make()``'s ``apply``
     make_bulk: Callable[[], object] | None = None
+    # the tables a bulk rebuild loads, by phase (stored, computed): created without their indexes
+    # and primary keys, each group's built once its phase has loaded it (operations/rebuild.py)
+    loaded: tuple[tuple[str, ...], ...] = ()
 
     def projection(self):
         return self.make()
@@ -162,6 +165,7 @@ FINANCING = ProjectionSpec(
             "billing_regularisations": ["regularisation_id"]},
     volatile={"contracts": ["updated_at"], "contract_events": ["arrival"]},
     copied=["npec_rows", "cpne_idcc"], consumer="financing.contracts", make=_financing, make_bulk=_financing_bulk,
+    loaded=(("contract_events",), ("contracts", "lines", "advances")),
     ledger=("document_numbers", "billing_payments", "billing_invoices", "billing_lines", "billing_regularisations"),
     ledger_store="financing", make_ledger=BillingLedger)
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import multiprocessing
 import os
 import random
+import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
@@ -38,6 +38,7 @@ from shared.eventstore.feed_reader import FeedReader
 from shared.eventstore.store import EventStore, committed_after
 from shared.observability import peak_rss_mib
 from shared.settings import Settings
+from services.financing.adapters.bulk_rebuild import collect_young
 
 CRASH_ENV = "PARCOURS_REBUILD_CRASH_AFTER_BATCHES"  # fault injection for the interruption test
 PATHS_PER_CHUNK = 2000   # apprentice paths computed and written per transaction (a bulk rebuild's phase 2)
@@ -66,7 +67,8 @@ async def prepare(engine: AsyncEngine, spec: ProjectionSpec, target: str, source
             await conn.execute(text(f"DROP SCHEMA {target} CASCADE"))
         await conn.execute(text(f"CREATE SCHEMA {target}"))
         for table in list(spec.tables) + spec.copied:
-            await conn.execute(text(f"CREATE TABLE {target}.{table} (LIKE {spec.schema}.{table} INCLUDING ALL)"))
+            await conn.execute(text(f"CREATE TABLE {target}.{table} (LIKE {spec.schema}.{table} "
+                                    "INCLUDING ALL EXCLUDING INDEXES)"))
         for table in spec.copied:
             await conn.execute(text(f"INSERT INTO {target}.{table} SELECT * FROM {spec.schema}.{table}"))
         await conn.execute(text(f"CREATE TABLE {target}._rebuild_progress (source text, position jsonb, "
@@ -74,7 +76,62 @@ async def prepare(engine: AsyncEngine, spec: ProjectionSpec, target: str, source
         await conn.execute(text(f"INSERT INTO {target}._rebuild_progress VALUES (:s, NULL, false)"), {"s": source})
         await conn.execute(text(f"CREATE TABLE {target}._rebuild_ledger (position jsonb, "
                                 "complete boolean NOT NULL DEFAULT false)"))
+        apg = await driver_connection(conn)
+        await _keep_indexes(apg, spec, target)
+        loaded = [t for phase in spec.loaded for t in phase]
+        await _make_indexes(apg, target, [t for t in list(spec.tables) + spec.copied if t not in loaded])
     return None
+
+
+# The live tables' indexes (and the keys they back), made on the rebuilt tables under the same
+# names, so that a swap leaves the live schema's index names as its migrations made them. A bulk
+# rebuild loads its tables (``ProjectionSpec.loaded``) without them, and makes them once a table
+# is loaded: one sort each instead of a b-tree insertion per row and index.
+_LIVE_INDEXES = """SELECT t.relname, i.relname, pg_get_indexdef(x.indexrelid), c.conname, c.contype::text
+FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = t.oid AND c.contype IN ('p', 'u')
+WHERE n.nspname = $1 AND t.relname = ANY($2::text[]) ORDER BY t.relname, i.relname"""
+_INDEX_ON = re.compile(r"(?P<head>CREATE (?:UNIQUE )?INDEX \S+ ON )\S+(?P<tail> USING .*)", re.DOTALL)
+_CONSTRAINTS = {"p": "PRIMARY KEY", "u": "UNIQUE"}   # what an index backs again (ADD ... USING INDEX)
+
+
+async def _keep_indexes(apg: asyncpg.Connection, spec: ProjectionSpec, target: str) -> None:
+    """The live tables' index definitions, on the rebuilt tables, kept in ``_rebuild_indexes``
+    until made (``_make_indexes``)."""
+    await apg.execute(f"CREATE TABLE {target}._rebuild_indexes (table_name text NOT NULL, index_name text "
+                      "PRIMARY KEY, definition text NOT NULL, constraint_name text, constraint_type text)")
+    rows = []
+    for table, index, definition, constraint, kind in await apg.fetch(
+            _LIVE_INDEXES, spec.schema, list(spec.tables) + spec.copied):
+        made = _INDEX_ON.fullmatch(definition)   # the table named as the search path shows it: replaced
+        if made is None:
+            raise RuntimeError(f"unexpected definition of the index {index}: {definition}")
+        rows.append((table, index, f"{made['head']}{target}.{table}{made['tail']}", constraint, kind))
+    await apg.executemany(f"INSERT INTO {target}._rebuild_indexes VALUES ($1, $2, $3, $4, $5)", rows)
+
+
+async def _make_indexes(apg: asyncpg.Connection, target: str, tables: list[str] | tuple[str, ...]) -> None:
+    """The indexes kept for ``tables`` made (and the keys they back), and forgotten, in ``apg``'s
+    transaction."""
+    if not await apg.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{target}._rebuild_indexes"):
+        return   # a rebuild prepared before the indexes were kept (its tables have them)
+    for table, index, definition, constraint, kind in await apg.fetch(
+            f"SELECT table_name, index_name, definition, constraint_name, constraint_type FROM "
+            f"{target}._rebuild_indexes WHERE table_name = ANY($1::text[]) ORDER BY index_name", list(tables)):
+        await apg.execute(definition)
+        if constraint:
+            await apg.execute(f"ALTER TABLE {target}.{table} ADD CONSTRAINT {constraint} {_CONSTRAINTS[kind]} "
+                              f"USING INDEX {index}")
+        await apg.execute(f"DELETE FROM {target}._rebuild_indexes WHERE index_name = $1", index)
+
+
+async def _build_indexes(engine: AsyncEngine, target: str, tables: tuple[str, ...]) -> None:
+    """The indexes of loaded ``tables``, in one transaction (an interrupted rebuild makes them
+    when it resumes)."""
+    if tables:
+        async with engine.begin() as conn:
+            await _make_indexes(await driver_connection(conn), target, tables)
 
 
 async def _apply(engine: AsyncEngine, spec: ProjectionSpec, target: str, projection, events: list[dict],
@@ -209,7 +266,7 @@ async def _consume(engine: AsyncEngine, spec: ProjectionSpec, target: str, proje
                 progress(len(events), None)
                 crash.tick()
                 del fetched, events
-                gc.collect(0)
+                collect_young()
     finally:
         await consumer.stop()
     return done
@@ -345,7 +402,7 @@ async def _read_feed(engine: AsyncEngine, spec: ProjectionSpec, target: str, pro
                 progress(len(recorded), None)
                 crash.tick()
                 del recorded, events
-                gc.collect(0)
+                collect_young()
     finally:
         if not upcoming.done():
             upcoming.cancel()
@@ -450,9 +507,13 @@ async def from_ledger(engine: AsyncEngine, spec: ProjectionSpec, target: str, pr
 
 async def _finish(engine: AsyncEngine, spec: ProjectionSpec, target: str, projection, workers: int,
                   paths: Progress | None, chunk: int, stats: dict | None) -> None:
-    """After the source is stored whole: the paths computed (a bulk projection), the rebuild marked
-    complete."""
+    """After the source is stored whole: the paths computed (a bulk projection), each phase's
+    tables indexed once loaded, the rebuild marked complete."""
+    stored, *computed = spec.loaded or ((),)
+    await _build_indexes(engine, target, stored)   # the paths' phase reads the stored events by path
     await compute_paths(engine, spec, target, projection, workers, paths, chunk)
+    for tables in computed:
+        await _build_indexes(engine, target, tables)
     if stats is not None:   # what a benchmark reports beside the rate
         stats["workers_peak_mib"] = getattr(projection, "workers_peak_mib", None)
     await _complete(engine, target)

@@ -62,6 +62,18 @@ async def history():
     await drop_database(url)
 
 
+async def indexes(engine, schema: str) -> set[tuple]:
+    """The indexes of the projection's tables in ``schema``, and the constraints they back."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(text(
+            "SELECT t.relname, i.relname, replace(pg_get_indexdef(x.indexrelid), :s || '.', ''), c.conname, "
+            "c.contype::text FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = t.oid "
+            "WHERE n.nspname = :s AND t.relname = ANY(:tables)"), {"s": schema, "tables": list(FINANCING.tables)})
+        return {tuple(r) for r in rows}
+
+
 def ops(settings, *args, **env):
     return subprocess.run([sys.executable, "-m", "operations.cli", "ops", *args], capture_output=True, text=True,
                           timeout=600, env={**os.environ, "PARCOURS_DATABASE_URL": settings.database_url,
@@ -112,6 +124,9 @@ async def test_rebuilds_from_kafka_and_from_the_feed_match_the_live_tables(histo
     async with engine.connect() as conn:   # each path computed once over the two runs
         assert await conn.scalar(text("SELECT sum(paths) FROM financing_rebuild._rebuild_paths")) == apprentices
     assert all(r.equal for r in await compare(engine, FINANCING, "financing_rebuild"))
+    # loaded without their indexes and keys, the tables have them all again once rebuilt
+    live_indexes = await indexes(engine, "financing")
+    assert len(live_indexes) > len(FINANCING.tables) and await indexes(engine, "financing_rebuild") == live_indexes
     two = ops(settings, "rebuild", "financing", "--source", "kafka", "--workers", "2")   # two processes, two shares
     assert two.returncode == 0, two.stderr
     async with engine.connect() as conn:
@@ -138,6 +153,7 @@ async def test_rebuilds_from_kafka_and_from_the_feed_match_the_live_tables(histo
     assert swapped.returncode == 0, swapped.stderr
     assert json.loads(swapped.stdout.strip().splitlines()[-1])["swapped"] is True
     assert all(r.equal for r in await compare(engine, FINANCING, "financing_previous"))
+    assert await indexes(engine, "financing") == await indexes(engine, "financing_previous") == live_indexes
     assert ops(settings, "drop-previous", "financing").stdout.strip() == "dropped"
     quality = ops(settings, "rebuild", "quality", "--source", "feed", "--swap")  # the other Kafka-fed projection
     assert quality.returncode == 0, quality.stderr

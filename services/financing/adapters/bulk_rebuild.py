@@ -40,6 +40,19 @@ from shared.observability import peak_rss_mib
 CRASH_ENV = "PARCOURS_REBUILD_CRASH_AFTER_PATH_CHUNKS"   # fault injection for the interruption test
 _EVENT_COLUMNS = ("event_id", "apprentice_id", "contract_id", "sequence", "type", "data", "recorded_at")
 COMPUTED = (contracts.name, lines.name, advances.name)   # the tables phase 2 writes
+# containers the batches may leave uncollected (allocated less freed, as CPython's collector counts
+# them) before the youngest generation is collected; CPython's own threshold is 700
+YOUNG_GARBAGE = 50_000
+
+
+def collect_young(threshold: int = YOUNG_GARBAGE) -> None:
+    """Between two batches, with the collector paused (``collection_paused``): the youngest
+    generation collected once the batches have left ``threshold`` containers more than they
+    freed. A collection walks every young container alive, the next batch read ahead included
+    (5,000 events' dicts: ~25 ms), and the rebuild's batches leave no cycles: collected after
+    each batch, it found nothing and was a tenth of the storing phase's CPU."""
+    if gc.get_count()[0] >= threshold:
+        gc.collect(0)
 
 
 @lru_cache(maxsize=None)
@@ -135,7 +148,7 @@ async def compute_share(database_url: str, schema: str, share: int, shares: int,
                         await _write(writer, schema, share, pending, path, paths, today)
                         done += paths
                         pending, paths = [], 0
-                        gc.collect(0)
+                        collect_young()
                         if crash and done // chunk == crash:
                             os._exit(137)
                 if pending:
