@@ -229,10 +229,13 @@ def _insert_statement(table, name: str, columns: tuple[str, ...], do_nothing: bo
 
 
 def insert_sql(table, name: str, columns: tuple[str, ...], *, do_nothing: bool = False,
-               upsert_on: tuple[str, ...] = (), prefix: str = "c_") -> str:
-    """``insert_many``'s statement, as SQL text (to be a part of a larger statement)."""
+               upsert_on: tuple[str, ...] = (), prefix: str = "c_", where: str | None = None) -> str:
+    """``insert_many``'s statement, as SQL text (to be a part of a larger statement); ``where``:
+    a condition the rows are inserted on."""
     select_list, source = unnest(table, columns, prefix)
     sql = f"INSERT INTO {name} ({', '.join(columns)}) SELECT {select_list} FROM {source}"
+    if where is not None:
+        sql += f" WHERE {where}"
     if upsert_on:
         updated = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in upsert_on)
         sql += f" ON CONFLICT ({', '.join(upsert_on)}) DO UPDATE SET {updated}"
@@ -256,8 +259,8 @@ def _delete_statement(table, name: str, columns: tuple[str, ...]):
     return text(delete_sql(table, name, columns))
 
 
-def delete_sql(table, name: str, columns: tuple[str, ...], prefix: str = "c_") -> str:
-    """``delete_many``'s statement, as SQL text."""
+def delete_sql(table, name: str, columns: tuple[str, ...], prefix: str = "c_", where: str | None = None) -> str:
+    """``delete_many``'s statement, as SQL text; ``where``: a further condition."""
     _, source = unnest(table, columns, prefix)
-    matches = " AND ".join(f"t.{c} = u.{c}" for c in columns)
+    matches = " AND ".join([f"t.{c} = u.{c}" for c in columns] + ([where] if where is not None else []))
     return f"DELETE FROM {name} t USING {source} WHERE {matches}"

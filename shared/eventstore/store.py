@@ -9,17 +9,26 @@ position can never be skipped.
 from __future__ import annotations
 
 import uuid
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import asyncpg
 from sqlalchemy import BigInteger, Text, bindparam, cast, func, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import driver_connection, json_text
+from shared.db import driver_connection, json_text, positional
 from shared.eventstore.feed_reader import FeedReader
 from shared.eventstore.model import (ConcurrencyConflict, Cursor, DuplicateEvent, RecordedEvent,
                                      StreamAppend)
 from shared.eventstore.tables import store_tables
+
+
+# append_events's parameters, by name and element type, in order
+_APPEND_PARAMETERS = (("a_streams", "text"), ("a_expected", "int"), ("e_streams", "text"), ("e_versions", "int"),
+                      ("e_ids", "uuid"), ("e_types", "text"), ("e_schema_versions", "int"), ("e_data", "text"),
+                      ("e_metadata", "text"))
+_APPEND_NAMES = tuple(name for name, _ in _APPEND_PARAMETERS)
+# in a write of append's ``then``: true when no stream was stale (the function appended)
+APPENDED = "NOT EXISTS (SELECT FROM appended WHERE conflict)"
 
 
 class EventStore:
@@ -32,33 +41,56 @@ class EventStore:
         self._append_sql = ("SELECT conflict, global_position, transaction_id, stream_id, stream_version, "
                             f"schema_version, recorded_at FROM {schema}.append_events($1::text[], $2::int[], "
                             "$3::text[], $4::int[], $5::uuid[], $6::text[], $7::int[], $8::text[], $9::text[])")
+        # the same call as a CTE named ``appended`` (append's ``then``), its parameters named
+        self._appended_cte = (
+            "appended AS (SELECT conflict, global_position, transaction_id, stream_id, stream_version, "
+            f"schema_version, recorded_at FROM {schema}.append_events(" + ", ".join(
+                f"CAST(:{name} AS {sql_type}[])" for name, sql_type in _APPEND_PARAMETERS) + "))")
         self._columns = (e.c.global_position, cast(e.c.transaction_id, Text).label("transaction_id"),
                          e.c.stream_id, e.c.stream_version, e.c.event_id, e.c.type, e.c.schema_version,
                          e.c.data, e.c.metadata, e.c.recorded_at)
 
     # -- writing -----------------------------------------------------------------------------
-    async def append(self, conn: AsyncConnection, appends: Sequence[StreamAppend]) -> list[RecordedEvent]:
+    async def append(self, conn: AsyncConnection, appends: Sequence[StreamAppend], *,
+                     then: tuple[str, Mapping[str, Any]] | None = None) -> list[RecordedEvent]:
         """Append to one or more streams in the caller's transaction, checking each expected
         version: one round trip to ``append_events`` (see append_function.py). Raises
         ConcurrencyConflict (nothing is written, the transaction stays usable) or DuplicateEvent.
-        The recorded events carry the data and metadata given (the objects themselves)."""
+        The recorded events carry the data and metadata given (the objects themselves).
+
+        ``then``: more writes in the same statement (no round trip of their own), as SQL text of
+        data-modifying CTEs (``name AS (INSERT ...), ...``, ``:name`` parameters from the mapping),
+        each gated on ``APPENDED`` so that nothing is written when a stream is stale. They run
+        after the function (the gate is evaluated once, before their first row: the function's
+        locks come first, as when they followed in a statement of their own), on the statement's
+        snapshot, taken before the function waited for its locks: a write must not depend on
+        rows a competitor may have committed meanwhile, unless that competitor appended to one
+        of these streams (then the append is stale and nothing is written)."""
         events = [(a.stream_id, a.expected_version + i, ev) for a in appends
                   for i, ev in enumerate(a.events, start=1)]
         if not events:
             return []
+        args = ([a.stream_id for a in appends], [a.expected_version for a in appends],
+                [s for s, _, _ in events], [v for _, v, _ in events], [ev.event_id for _, _, ev in events],
+                [ev.type for _, _, ev in events], [ev.schema_version for _, _, ev in events],
+                [json_text(ev.data) for _, _, ev in events], [json_text(ev.metadata) for _, _, ev in events])
+        statement = self._append_sql
+        if then is not None:
+            sql, params = then
+            statement, names = positional(f"WITH {self._appended_cte}, {sql} SELECT * FROM appended")
+            given = {**params, **dict(zip(_APPEND_NAMES, args))}
+            args = [given[n] for n in names]
         # the statement on the driver's connection, in the caller's transaction: one prepared
         # statement per connection, no SQLAlchemy compile, parameter or result processing
         apg = await driver_connection(conn)
         try:
-            rows = await apg.fetch(
-                self._append_sql, [a.stream_id for a in appends], [a.expected_version for a in appends],
-                [s for s, _, _ in events], [v for _, v, _ in events], [ev.event_id for _, _, ev in events],
-                [ev.type for _, _, ev in events], [ev.schema_version for _, _, ev in events],
-                [json_text(ev.data) for _, _, ev in events], [json_text(ev.metadata) for _, _, ev in events])
-        except asyncpg.IntegrityConstraintViolationError as exc:  # a writer that bypassed the function's lock
+            rows = await apg.fetch(statement, *args)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            if exc.table_name != self.tables.events.name:   # one of ``then``'s writes: not a conflict
+                raise
             if exc.constraint_name == "events_event_id_key":
                 raise DuplicateEvent(str(exc)) from None
-            first = appends[0]
+            first = appends[0]   # a writer that bypassed the function's lock
             raise ConcurrencyConflict(first.stream_id, first.expected_version) from None
         if rows and rows[0]["conflict"]:
             stale = rows[0]

@@ -2,12 +2,14 @@
 append to several at their loaded versions in one call, and refresh their views with them."""
 from __future__ import annotations
 
+from copy import copy
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contract_events.catalogue import VERSIONS
 from contract_events.upcasting import upcast
 from services.contracts.adapters.tables import SCHEMA
-from services.contracts.adapters.view_writes import save_views
+from services.contracts.adapters.view_writes import save_views, view_writes
 from services.contracts.application.unit_of_work import Change, StreamChanged
 from services.contracts.domain.state import ContractState, apply, fold
 from shared.eventstore.model import ConcurrencyConflict, NewEvent, RecordedEvent, StreamAppend
@@ -28,23 +30,27 @@ class SqlContractStreams:
         return fold(contract_id, ((e.type, upcast(e.type, e.schema_version, e.data)) for e in events))
 
     async def record(self, changes: list[Change], actor: str) -> None:
-        """Append each state's new events (at its loaded version), in one transaction, then
-        refresh the read model and the deadlines of every state."""
-        appends = []
+        """Append each state's new events (at its loaded version) and refresh the read model and
+        the deadlines of every state, in one statement (the views are the append's ``then``:
+        written only when no stream is stale); then apply the events to the states (left as
+        they were on StreamChanged)."""
+        appends, after = [], []
         for state, evts in changes:
             key = state.apprentice_id if state.terms else evts[0][1]["apprentice"]["id"]
             appends.append(StreamAppend(state.contract_id, state.version, [
                 NewEvent(t, d, schema_version=VERSIONS[t], metadata={"partitionkey": key, "actor": actor})
                 for t, d in evts]))
+            new = copy(state)   # apply replaces attributes, never changes them in place
+            for t, d in evts:
+                apply(new, t, d)
+            after.append(new)
         try:
-            recorded = await store.append(self.conn, appends)
+            recorded = await store.append(self.conn, appends, then=view_writes(self.conn, after))
         except ConcurrencyConflict as exc:
             raise StreamChanged(exc.stream_id) from None
         EVENTS_APPENDED.labels(SCHEMA).inc(len(recorded))
-        for state, evts in changes:
-            for t, d in evts:
-                apply(state, t, d)
-            await self.save(state)
+        for (state, _), new in zip(changes, after):
+            vars(state).update(vars(new))
 
     async def save(self, state: ContractState) -> None:
         await save_views(self.conn, [state])

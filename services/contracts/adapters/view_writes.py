@@ -12,6 +12,7 @@ from services.contracts.application.unit_of_work import ContractView
 from services.contracts.domain.deadlines import deadlines as running_deadlines
 from services.contracts.domain.state import ContractState
 from shared.db import delete_sql, execute, insert_sql, array_parameters, table_name
+from shared.eventstore.store import APPENDED
 
 _VIEW_FIELDS = tuple(f.name for f in fields(ContractView))
 _GONE, _LIVE = ("contract_id", "kind"), ("contract_id", "kind", "due_on")
@@ -30,6 +31,20 @@ async def save_views(conn: AsyncConnection, states: list[ContractState]) -> None
     running), so that they see the same snapshot does not matter."""
     if not states:
         return
+    # on the driver's connection, in the caller's transaction (one prepared statement per connection)
+    await execute(conn, _statement(table_name(conn, contracts), table_name(conn, deadlines)), _parameters(states))
+
+
+def view_writes(conn: AsyncConnection, states: list[ContractState]) -> tuple[str, dict]:
+    """``save_views``'s writes as the ``then`` of the append that brings these states (the
+    store's ``append``): in its statement, done only when nothing was stale. Each write is keyed
+    by contract: the view row of a contract, its deadlines. A competitor that changed one of
+    them after the statement's snapshot was taken appended to its stream, so the append is
+    stale and nothing is written; otherwise the snapshot holds the rows as they are."""
+    return _then(table_name(conn, contracts), table_name(conn, deadlines)), _parameters(states)
+
+
+def _parameters(states: list[ContractState]) -> dict:
     gone, live = [], []
     for state in states:
         for kind, due_on in running_deadlines(state).items():
@@ -37,17 +52,27 @@ async def save_views(conn: AsyncConnection, states: list[ContractState]) -> None
                 gone.append(dict(contract_id=state.contract_id, kind=kind))
             else:
                 live.append(dict(contract_id=state.contract_id, kind=kind, due_on=due_on))
-    params = {**array_parameters(contracts, _VIEW_FIELDS, [view_row(s) for s in states], "v_"),
-              **array_parameters(deadlines, _GONE, gone, "g_"),
-              **array_parameters(deadlines, _LIVE, live, "d_")}
-    # on the driver's connection, in the caller's transaction (one prepared statement per connection)
-    await execute(conn, _statement(table_name(conn, contracts), table_name(conn, deadlines)), params)
+    return {**array_parameters(contracts, _VIEW_FIELDS, [view_row(s) for s in states], "v_"),
+            **array_parameters(deadlines, _GONE, gone, "g_"),
+            **array_parameters(deadlines, _LIVE, live, "d_")}
+
+
+def _writes(contracts_name: str, deadlines_name: str, where: str | None = None) -> tuple[str, str, str]:
+    views = insert_sql(contracts, contracts_name, _VIEW_FIELDS, upsert_on=("contract_id",), prefix="v_", where=where)
+    ended = delete_sql(deadlines, deadlines_name, _GONE, prefix="g_", where=where)
+    running = insert_sql(deadlines, deadlines_name, _LIVE, upsert_on=("contract_id", "kind"), prefix="d_",
+                         where=where)
+    return views, ended, running
 
 
 @lru_cache(maxsize=16)
 def _statement(contracts_name: str, deadlines_name: str) -> str:
     """Built once per schema (the rebuild writes the same tables in another one)."""
-    views = insert_sql(contracts, contracts_name, _VIEW_FIELDS, upsert_on=("contract_id",), prefix="v_")
-    ended = delete_sql(deadlines, deadlines_name, _GONE, prefix="g_")
-    running = insert_sql(deadlines, deadlines_name, _LIVE, upsert_on=("contract_id", "kind"), prefix="d_")
+    views, ended, running = _writes(contracts_name, deadlines_name)
     return f"WITH views AS ({views}), ended AS ({ended}) {running}"
+
+
+@lru_cache(maxsize=16)
+def _then(contracts_name: str, deadlines_name: str) -> str:
+    views, ended, running = _writes(contracts_name, deadlines_name, APPENDED)
+    return f"views AS ({views}), ended AS ({ended}), running AS ({running})"
