@@ -62,3 +62,32 @@ def test_months_started_is_the_smallest_n(start, days):
 def test_add_months_keeps_the_day_or_overflows_to_the_first(d, n):
     r = add_months(d, n)
     assert r.day == d.day or (r.day == 1 and d.day > 28)
+
+
+def _months_started_by_search(start, end):
+    """The definition, searched: the smallest n >= 1 with start + n months > end."""
+    n = 1
+    while add_months(start, n) <= end:
+        n += 1
+    return n
+
+
+@given(dates, st.integers(min_value=0, max_value=1500))
+def test_months_started_is_the_definition_searched(start, days):
+    from datetime import timedelta
+    end = start + timedelta(days=days)
+    assert months_started(start, end) == _months_started_by_search(start, end)
+
+
+def test_months_started_on_every_pair_of_days_around_month_ends():
+    from datetime import timedelta
+    starts = [date(2023, 12, 25) + timedelta(days=i) for i in range(80)]   # Jan 31, Feb 28/29 (2024), ...
+    for start in starts:
+        for days in range(0, 800, 1):
+            end = start + timedelta(days=days)
+            assert months_started(start, end) == _months_started_by_search(start, end), (start, end)
+
+
+def test_months_started_refuses_an_end_before_the_start():
+    with pytest.raises(ValueError):
+        months_started(date(2024, 1, 2), date(2024, 1, 1))

@@ -8,14 +8,17 @@ from decimal import ROUND_HALF_UP, Decimal
 from services.financing.domain import policy as p
 from contract_events.facts import ContractFacts
 from services.financing.domain.npec import Npec
+from services.financing.domain.records import quick_init
 from services.financing.domain.spans import Span
+from services.financing.domain.texts import iso_text
 from kernel.months import add_months, months_started
 
 
 def cents(x: Decimal) -> Decimal:
-    return x.quantize(p.CENT, rounding=ROUND_HALF_UP)
+    return x.quantize(p.CENT, ROUND_HALF_UP)     # the rounding passed by position: half the call's time
 
 
+@quick_init
 @dataclass(frozen=True)
 class Line:
     contract_id: str
@@ -41,7 +44,7 @@ def line_dict(line) -> dict:
     """A funding year as every answer shows it: a computed ``Line`` or a stored one (any object
     with the same attributes)."""
     d = {"contract_id": line.contract_id, "opco": line.opco, "funding_year": line.funding_year,
-         "period_start": line.period_start.isoformat(), "period_end": line.period_end.isoformat(),
+         "period_start": iso_text[line.period_start], "period_end": iso_text[line.period_end],
          "units": line.units, "unit": line.unit,
          "amount": None if line.amount is None else f"{line.amount:.2f}", "regime": line.regime,
          "status": line.status}
@@ -51,7 +54,6 @@ def line_dict(line) -> dict:
 
 
 _DAY = timedelta(days=1)
-_YEAR_MONTHS = Decimal(p.FUNDING_YEAR_MONTHS)          # the R2019 denominator
 _WITH_REDUCTION_UPLIFT = 1 + p.REDUCTION_UPLIFT
 _ZERO = Decimal(0)
 
@@ -87,27 +89,29 @@ def employer_contribution(c: ContractFacts, regime: str, contracts: dict[str, Co
 
 
 def lines_for(span: Span, c: ContractFacts, npec: Npec, contracts: dict[str, ContractFacts]) -> list[Line]:
+    """The funding years of a span. R2019: LEVEL x months started / 12; R2025: LEVEL x days /
+    the funding year's days (Decimal divided by the int count: the same quotient as by its Decimal)."""
     regime = p.regime_of(c.signed_on)
     status = span.status if span.status == "refused" else ("npec_missing" if npec.amount is None else "funded")
     level = annual_level(npec.amount, regime, c.remote_80) if npec.amount is not None else None
     uplift = reduced_with_convention(c)
     disability = min(c.disability_uplift, p.DISABILITY_UPLIFT_CAP) if c.disability_uplift else None
     contribution = employer_contribution(c, regime, contracts)
+    funded, by_months = status == "funded", regime == "R2019"
+    unit = "months" if by_months else "days"
     out = []
     for k, fy_start, fy_end in funding_years(span.start, span.end):
-        period_end = min(fy_end, span.end)
-        if regime == "R2019":
-            units, unit = months_started(fy_start, period_end), "months"
-            denominator = _YEAR_MONTHS
+        period_end = fy_end if fy_end < span.end else span.end
+        if by_months:
+            units, denominator = months_started(fy_start, period_end), p.FUNDING_YEAR_MONTHS
         else:
-            units, unit = (period_end - fy_start).days + 1, "days"
-            denominator = Decimal((fy_end - fy_start).days + 1)
+            units, denominator = (period_end - fy_start).days + 1, (fy_end - fy_start).days + 1
         amount, line_contribution = None, None
-        if status == "funded":
+        if funded:
             raw = level * units / denominator
             if uplift:
                 raw = raw * _WITH_REDUCTION_UPLIFT
-            amount = cents(min(raw, level))
+            amount = cents(level if level < raw else raw)
             if disability:
                 amount += cents(disability * units / denominator)
             if k == 1 and contribution is not None:

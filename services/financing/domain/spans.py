@@ -8,11 +8,14 @@ from datetime import date, timedelta
 from contract_events.facts import ContractFacts
 from kernel.legal import POST_RUPTURE_MONTHS
 from services.financing.domain.policy import PRE_CONTRACT_MONTHS
+from services.financing.domain.records import quick_init
+from services.financing.domain.texts import iso_text
 from kernel.months import add_months
 
 DAY = timedelta(days=1)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Span:
     contract_id: str
@@ -27,7 +30,7 @@ class Span:
 
     def as_dict(self) -> dict:
         return {"contract_id": self.contract_id, "apprentice_id": self.apprentice_id, "opco": self.opco,
-                "start": self.start.isoformat(), "end": self.end.isoformat(), "start_reason": self.start_reason,
+                "start": iso_text[self.start], "end": iso_text[self.end], "start_reason": self.start_reason,
                 "end_reason": self.end_reason, "status": self.status}
 
 
@@ -94,8 +97,8 @@ def handover(spans: list[Span]) -> list[dict]:
             until = ordered[i + 1].start - DAY
         if until < s.start:
             continue
-        out.append({"opco": s.opco, "contract_id": s.contract_id, "from": s.start.isoformat(),
-                    "to": until.isoformat(), "reason": HANDOVER_REASONS[s.start_reason], "status": s.status})
+        out.append({"opco": s.opco, "contract_id": s.contract_id, "from": iso_text[s.start],
+                    "to": iso_text[until], "reason": HANDOVER_REASONS[s.start_reason], "status": s.status})
     return out
 
 
