@@ -17,22 +17,21 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import re
 from dataclasses import fields
 from datetime import date
 from functools import lru_cache
-from operator import attrgetter
-from typing import Any
+from typing import Any, Sequence
 
 import asyncpg
 import orjson
 
-from contract_events.facts import rncp_of
 from kernel.collection import collection_paused
 from services.financing.adapters.financing_tables import advances, contract_events, contracts, lines
 from services.financing.adapters.referential import referential_of
-from services.financing.application.apply_contract_events import received, summaries
-from services.financing.application.funding_paths import funding_years, stored_advances
-from services.financing.application.unit_of_work import ContractSummary, FundingYear, PathEvent, StoredAdvance
+from services.financing.application.apply_contract_events import received, summaries_of
+from services.financing.application.funding_paths import advance_columns, year_columns
+from services.financing.application.unit_of_work import ContractSummary, FundingYear, StoredAdvance
 from services.financing.domain.engine import compute
 from shared.db import asyncpg_dsn
 from shared.observability import peak_rss_mib
@@ -40,6 +39,7 @@ from shared.observability import peak_rss_mib
 CRASH_ENV = "PARCOURS_REBUILD_CRASH_AFTER_PATH_CHUNKS"   # fault injection for the interruption test
 _EVENT_COLUMNS = ("event_id", "apprentice_id", "contract_id", "sequence", "type", "data", "recorded_at")
 COMPUTED = (contracts.name, lines.name, advances.name)   # the tables phase 2 writes
+_COMPUTED_ROWS = ((contracts.name, ContractSummary), (lines.name, FundingYear), (advances.name, StoredAdvance))
 # containers the batches may leave uncollected (allocated less freed, as CPython's collector counts
 # them) before the youngest generation is collected; CPython's own threshold is 700
 YOUNG_GARBAGE = 50_000
@@ -85,12 +85,47 @@ class BulkFinancing:
                                             records=rows)
 
 
-def paths_rows(events: list[PathEvent], referential, today: date
-               ) -> tuple[list[ContractSummary], list[FundingYear], list[StoredAdvance]]:
-    """The summaries, funding years and advances of whole apprentice paths (their events in arrival
-    order), as the live projection stores them once it has consumed the same events."""
-    result = compute([{"type": e.type, "subject": e.contract_id, "data": e.data} for e in events], referential, today)
-    return summaries(events).settled(), funding_years(result), stored_advances(result)
+_NULL = "\\N"
+_ESCAPED = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_SPECIAL = re.compile(r"[\\\t\n\r]").search
+
+
+class _Texts(dict):
+    """Strings (or None) as COPY's text format reads them: None as ``\\N``, backslashes, tabs and
+    line ends escaped; each kept once made (a chunk's ids and codes repeat from row to row)."""
+
+    def __missing__(self, value: str | None) -> str:
+        text = _NULL if value is None else value.translate(_ESCAPED) if _SPECIAL(value) else value
+        self[value] = text
+        return text
+
+
+def paths_copy(rows: list[Sequence], referential, today: date) -> tuple[str, str, str]:
+    """The rows the live projection stores for whole apprentice paths once it has consumed their
+    events, given as (apprentice_id, contract_id, sequence, type, data) in arrival order: the
+    contract summaries, funding years and advances in COPY's text format (columns in
+    ``ContractSummary``'s, ``FundingYear``'s and ``StoredAdvance``'s order). Numbers and dates
+    are written as Python or the schedule writes them (an advance's amounts and dates are the
+    schedule's text, not parsed into Decimal and date and encoded again)."""
+    result = compute([{"type": type_, "subject": contract, "data": data} for _, contract, _, type_, data in rows],
+                     referential, today)
+    t, n = _Texts(), _NULL
+    contracts_ = "".join([
+        f"{t[s.contract_id]}\t{t[s.apprentice_id]}\t{t[s.cfa_uai]}\t{t[s.cfa_siret]}\t{t[s.opco]}\t{t[s.regime]}\t"
+        f"{s.signed_on}\t{s.start_date}\t{s.planned_end_date}\t{s.planned_months}\t{t[s.status]}\t{s.version}\n"
+        for s in summaries_of(rows).settled()])
+    years = "".join([
+        f"{t[contract]}\t{year}\t{t[apprentice]}\t{t[opco]}\t{t[uai]}\t{start}\t{end}\t{units}\t{t[unit]}\t"
+        f"{n if amount is None else amount}\t{t[regime]}\t{t[status]}\t{n if contribution is None else contribution}\t"
+        f"{t[source]}\n"
+        for contract, year, apprentice, opco, uai, start, end, units, unit, amount, regime, status, contribution, source
+        in year_columns(result)])
+    advances_ = "".join([
+        f"{t[contract]}\t{year}\t{number}\t{t[apprentice]}\t{t[opco]}\t{t[uai]}\t{t[siret]}\t{amount}\t{due}\t"
+        f"{t[latest]}\t{t[contribution]}\n"
+        for contract, year, number, apprentice, opco, uai, siret, amount, due, latest, contribution
+        in advance_columns(result)])
+    return contracts_, years, advances_
 
 
 async def _prepare_shares(apg: asyncpg.Connection, schema: str, shares: int) -> None:
@@ -131,29 +166,22 @@ async def compute_share(database_url: str, schema: str, share: int, shares: int,
     done = 0
     try:
         after = await writer.fetchval(f"SELECT last_apprentice FROM {schema}._rebuild_paths WHERE share = $1", share)
+        referential = await _referential(writer, schema)
         async with reader.transaction(readonly=True):
             cursor = await reader.cursor(
-                f"SELECT event_id::text, apprentice_id, contract_id, coalesce(sequence, 0), type, data, recorded_at "
+                f"SELECT apprentice_id, contract_id, coalesce(sequence, 0), type, data "
                 f"FROM {schema}.contract_events WHERE (hashtext(apprentice_id) & 2147483647) % $1 = $2 "
                 f"AND apprentice_id > $3 ORDER BY apprentice_id, arrival", shares, share, after or "")
-            pending: list[PathEvent] = []
-            paths = 0
             # the collector runs once per chunk, over what the chunk allocated, instead of the many
             # full passes its allocation counts would trigger over every live object (kernel/collection.py)
             with collection_paused():
-                async for path, rows in _paths(cursor):
-                    pending += rows
-                    paths += 1
-                    if paths == chunk:
-                        await _write(writer, schema, share, pending, path, paths, today)
-                        done += paths
-                        pending, paths = [], 0
-                        collect_young()
-                        if crash and done // chunk == crash:
-                            os._exit(137)
-                if pending:
-                    await _write(writer, schema, share, pending, pending[-1].apprentice_id, paths, today)
+                async for rows, last, paths in _chunks(cursor, chunk):
+                    await _write(writer, schema, share, rows, last, paths, referential, today)
                     done += paths
+                    del rows
+                    collect_young()
+                    if crash and done // chunk == crash:
+                        os._exit(137)
         await writer.execute(f"UPDATE {schema}._rebuild_paths SET complete = true WHERE share = $1", share)
         return done
     finally:
@@ -161,42 +189,41 @@ async def compute_share(database_url: str, schema: str, share: int, shares: int,
         await writer.close()
 
 
-async def _paths(cursor, rows_per_fetch: int = 20_000):
-    """(apprentice, its events) in the cursor's order; the rows fetched in lists (an ``async for``
-    over the cursor costs a coroutine step per row)."""
-    current, events = None, []
+async def _chunks(cursor, chunk: int, rows_per_fetch: int = 20_000):
+    """The cursor's rows (apprentice first, in apprentice order) by ``chunk`` whole paths: (rows,
+    the last apprentice, paths), the last list with the rest. The rows are fetched in lists (an
+    ``async for`` over the cursor costs a coroutine step per row) and kept as read."""
+    pending: list = []
+    paths, current = 0, None
     while rows := await cursor.fetch(rows_per_fetch):
         for r in rows:
-            if r[1] != current:
-                if events:
-                    yield current, events
-                current, events = r[1], []
-            events.append(PathEvent(*r))
-    if events:
-        yield current, events
+            if r[0] != current:
+                if paths == chunk:
+                    yield pending, current, paths
+                    pending, paths = [], 0
+                current = r[0]
+                paths += 1
+            pending.append(r)
+    if pending:
+        yield pending, current, paths
 
 
-async def _write(apg: asyncpg.Connection, schema: str, share: int, events: list[PathEvent], last: str,
-                 paths: int, today: date) -> None:
+async def _write(apg: asyncpg.Connection, schema: str, share: int, rows: list, last: str, paths: int,
+                 referential, today: date) -> None:
     async with apg.transaction():
-        referential = await _referential(apg, schema, {r for e in events if e.type == "contract.signed"   # as rncp_of
-                                                       and (r := rncp_of({"type": e.type, "data": e.data}))})
-        summaries_, years, advances_ = paths_rows(events, referential, today)
-        for table, kind, items in ((contracts.name, ContractSummary, summaries_), (lines.name, FundingYear, years),
-                                   (advances.name, StoredAdvance, advances_)):
-            if items:
-                columns = _columns(kind)
-                await apg.copy_records_to_table(table, schema_name=schema, columns=columns,
-                                                records=list(map(attrgetter(*columns), items)))
+        for (table, kind), text in zip(_COMPUTED_ROWS, paths_copy(rows, referential, today)):
+            if text:
+                await apg.copy_to_table(table, schema_name=schema, columns=_columns(kind), format="text",
+                                        source=memoryview(text.encode()))   # a buffer (bytes: a file's path)
         await apg.execute(f"UPDATE {schema}._rebuild_paths SET last_apprentice = $2, paths = paths + $3 "
                           "WHERE share = $1", share, last, paths)
 
 
-async def _referential(apg: asyncpg.Connection, schema: str, rncps: set[str]):
-    """The referential these paths name, from the rebuild's copy (as ``load_referential`` reads it)."""
+async def _referential(apg: asyncpg.Connection, schema: str):
+    """The whole referential of the rebuild's copy (as ``load_referential`` reads it), read once
+    for a share: the copy does not change while the rebuild runs."""
     return referential_of(
-        await apg.fetch(f"SELECT rncp, cpne, npec, applicable_from, file_date FROM {schema}.npec_rows "
-                        "WHERE rncp = ANY($1::text[])", list(rncps)),
+        await apg.fetch(f"SELECT rncp, cpne, npec, applicable_from, file_date FROM {schema}.npec_rows"),
         await apg.fetch(f"SELECT cpne, idcc FROM {schema}.cpne_idcc"))
 
 

@@ -6,9 +6,9 @@ unit of work whatever the batch's size. ``received`` and ``summaries`` are the p
 ops rebuild shares (operations/rebuild.py stores a whole log first, then computes each path once)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from contract_events.catalogue import STATUS_AFTER
 from contract_events.upcasting import upcast_cloudevent
@@ -62,21 +62,29 @@ class Summaries:
     def settled(self) -> list[ContractSummary]:
         """The summaries once the statuses are applied (a path's whole log: nothing stored before)."""
         out = []
-        for contract_id, summary in self.signed.items():
+        for contract_id, s in self.signed.items():
             status = self.statuses.get(contract_id)
-            out.append(replace(summary, status=status[0], version=status[1])
-                       if status and status[1] > summary.version else summary)
+            out.append(ContractSummary(s.contract_id, s.apprentice_id, s.cfa_uai, s.cfa_siret, s.opco, s.regime,
+                                       s.signed_on, s.start_date, s.planned_end_date, s.planned_months, *status)
+                       if status and status[1] > s.version else s)   # dataclasses.replace: 7x the time
         return out
 
 
 def summaries(stored: Iterable[PathEvent]) -> Summaries:
+    return summaries_of((e.apprentice_id, e.contract_id, e.sequence, e.type, e.data) for e in stored)
+
+
+def summaries_of(stored: Iterable[Sequence]) -> Summaries:
+    """``summaries`` of events given as (apprentice_id, contract_id, sequence, type, data): the
+    bulk rebuild's rows as read."""
     out = Summaries()
-    for e in stored:
-        if e.type == "contract.signed":
+    signed, statuses = out.signed, out.statuses
+    for _, contract_id, sequence, type_, data in stored:
+        if type_ == "contract.signed":
             # the stream is the contract: keyed like the stored events, whatever data.contract_id says
-            out.signed[e.contract_id] = signed_summary(e.contract_id, e.data, e.sequence)
-        elif e.type in STATUS_AFTER:
-            out.statuses[e.contract_id] = (STATUS_AFTER[e.type], e.sequence)
+            signed[contract_id] = signed_summary(contract_id, data, sequence)
+        elif type_ in STATUS_AFTER:
+            statuses[contract_id] = (STATUS_AFTER[type_], sequence)
     return out
 
 

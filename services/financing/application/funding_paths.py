@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Collection
+from typing import Collection, Iterator
 
 from contract_events.facts import ContractFacts, fold_facts, rncp_of
 from kernel.errors import Refused
@@ -49,19 +49,32 @@ async def recompute(uow: FinancingUnitOfWork, apprentice_ids: Collection[str], t
     await uow.projection.replace_funding(ids, funding_years(result), stored_advances(result))
 
 
+def year_columns(result: Computation) -> Iterator[tuple]:
+    """Each funding year's columns, in ``FundingYear``'s order (the projection's rows; the bulk
+    rebuild writes them as COPY text)."""
+    sources = result.npec_sources
+    for l in result.lines:
+        yield (l.contract_id, l.funding_year, l.apprentice_id, l.opco, l.cfa_uai, l.period_start, l.period_end,
+               l.units, l.unit, l.amount, l.regime, l.status, l.employer_contribution, sources.get(l.contract_id))
+
+
+def advance_columns(result: Computation) -> Iterator[tuple]:
+    """Each advance's columns, in ``StoredAdvance``'s order, its amounts and dates as the schedule
+    gives them: text (``stored_advances`` reads them; the bulk rebuild writes them as they are)."""
+    contracts = result.contracts
+    for a in result.schedule:
+        contract = contracts[a["contract_id"]]
+        yield (a["contract_id"], a["funding_year"], a["advance"], contract.apprentice_id, a["opco"], a["cfa_uai"],
+               contract.cfa_siret, a["amount"], a["due_on"], a.get("latest_on"), a.get("employer_contribution"))
+
+
 def funding_years(result: Computation) -> list[FundingYear]:
-    return [FundingYear(l.contract_id, l.funding_year, l.apprentice_id, l.opco, l.cfa_uai, l.period_start,
-                        l.period_end, l.units, l.unit, l.amount, l.regime, l.status, l.employer_contribution,
-                        result.npec_sources.get(l.contract_id)) for l in result.lines]
+    return [FundingYear(*columns) for columns in year_columns(result)]
 
 
 def stored_advances(result: Computation) -> list[StoredAdvance]:
-    out = []
-    for a in result.schedule:
-        contract = result.contracts[a["contract_id"]]
-        out.append(StoredAdvance(a["contract_id"], a["funding_year"], a["advance"], contract.apprentice_id,
-                                 a["opco"], a["cfa_uai"], contract.cfa_siret, Decimal(a["amount"]),
-                                 date.fromisoformat(a["due_on"]),
-                                 date.fromisoformat(a["latest_on"]) if a.get("latest_on") else None,
-                                 Decimal(a["employer_contribution"]) if a.get("employer_contribution") else None))
-    return out
+    return [StoredAdvance(contract_id, year, advance, apprentice_id, opco, cfa_uai, cfa_siret, Decimal(amount),
+                          date.fromisoformat(due_on), date.fromisoformat(latest_on) if latest_on else None,
+                          Decimal(contribution) if contribution else None)
+            for contract_id, year, advance, apprentice_id, opco, cfa_uai, cfa_siret, amount, due_on, latest_on,
+            contribution in advance_columns(result)]
