@@ -12,7 +12,7 @@ from pydantic import BaseModel, Discriminator, Tag
 from contract_events.cerfa import Cerfa
 from contract_events.signed import ContractTerms
 from services.contracts.api import examples
-from services.contracts.api.dependencies import UnitOfWork, WakeRelay
+from services.contracts.api.dependencies import UnitOfWork, wake_relay
 from shared.api.if_match import IfMatch, parse_if_match
 from services.contracts.application.commands import COMMANDS, Command, run_command
 from services.contracts.application.sign import sign_contract
@@ -30,12 +30,11 @@ def _state_body(state: ContractState) -> dict[str, Any]:
             "opco": state.opco}
 
 
-async def _idempotent(request: Request, uow: ContractsUnitOfWork, wake_relay: Callable[[], None],
-                      principal: Principal, idempotency_key: str | None, payload: BaseModel,
-                      action: Callable[[], Awaitable[Outcome]]) -> Response:
+async def _idempotent(request: Request, uow: ContractsUnitOfWork, principal: Principal, idempotency_key: str | None,
+                      payload: BaseModel, action: Callable[[], Awaitable[Outcome]]) -> Response:
     outcome = await run_once(request, uow, principal, idempotency_key, payload, action)
     if not outcome.replayed:
-        wake_relay()  # committed: publish now, not at the next poll
+        wake_relay(request)  # committed: publish now, not at the next poll
     return respond(outcome)
 
 
@@ -61,26 +60,25 @@ SIGN_EXAMPLES = {
              responses={201: {"content": {"application/json": {"example": {**examples.STATE, "status": "signed",
                                                                              "version": 1, "opco": "ATLAS"}}}}})
 async def sign(terms: Annotated[SignBody, Body(openapi_examples=SIGN_EXAMPLES)],
-               request: Request, principal: CurrentPrincipal, uow: UnitOfWork, wake_relay: WakeRelay,
-               idempotency_key: IdempotencyKey = None):
+               request: Request, principal: CurrentPrincipal, uow: UnitOfWork, idempotency_key: IdempotencyKey = None):
     async def action() -> Outcome:
         state = await sign_contract(uow, terms, principal)
         return Outcome(201, _state_body(state), {"Location": f"/v1/contracts/{state.contract_id}",
                                                  "ETag": f'"{state.version}"'})
-    return await _idempotent(request, uow, wake_relay, principal, idempotency_key, terms, action)
+    return await _idempotent(request, uow, principal, idempotency_key, terms, action)
 
 
 def _command(path: str, command: Command, summary: str, example: dict) -> None:
     async def endpoint(contract_id: str,
                        body: Annotated[command.body, Body(openapi_examples={"example": {"value": example}})],
-                       request: Request, principal: CurrentPrincipal, uow: UnitOfWork, wake_relay: WakeRelay,
-                       if_match: IfMatch = None, idempotency_key: IdempotencyKey = None):
+                       request: Request, principal: CurrentPrincipal, uow: UnitOfWork, if_match: IfMatch = None,
+                       idempotency_key: IdempotencyKey = None):
         expected = parse_if_match(if_match)
 
         async def action() -> Outcome:
             state = await run_command(uow, principal, contract_id, command, body, if_match=expected)
             return Outcome(200, _state_body(state), {"ETag": f'"{state.version}"'})
-        return await _idempotent(request, uow, wake_relay, principal, idempotency_key, body, action)
+        return await _idempotent(request, uow, principal, idempotency_key, body, action)
 
     endpoint.__name__ = path.replace("-", "_")
     router.post(f"/v1/contracts/{{contract_id}}/{path}", summary=summary,
