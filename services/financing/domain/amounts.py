@@ -10,7 +10,7 @@ from contract_events.facts import ContractFacts
 from services.financing.domain.npec import Npec
 from services.financing.domain.records import quick_init
 from services.financing.domain.spans import Span
-from services.financing.domain.texts import iso_text
+from services.financing.domain.texts import iso_text, money_text
 from kernel.months import add_months, months_started
 
 
@@ -46,10 +46,10 @@ def line_dict(line) -> dict:
     d = {"contract_id": line.contract_id, "opco": line.opco, "funding_year": line.funding_year,
          "period_start": iso_text[line.period_start], "period_end": iso_text[line.period_end],
          "units": line.units, "unit": line.unit,
-         "amount": None if line.amount is None else f"{line.amount:.2f}", "regime": line.regime,
+         "amount": None if line.amount is None else money_text(line.amount), "regime": line.regime,
          "status": line.status}
     if line.employer_contribution is not None:
-        d["employer_contribution"] = f"{line.employer_contribution:.2f}"
+        d["employer_contribution"] = money_text(line.employer_contribution)
     return d
 
 

@@ -14,6 +14,7 @@ from services.financing.domain.npec import Referential, resolve
 from services.financing.domain.policy import regime_of
 from services.financing.domain.schedule import advances
 from services.financing.domain.spans import Span, compute_spans, handover
+from services.financing.domain.texts import money_text
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Computation:
         for line in self.lines:
             if line.amount is not None:
                 totals[line.opco or "unknown"] += line.amount
-        return {k: f"{v:.2f}" for k, v in sorted(totals.items())}
+        return {k: money_text(v) for k, v in sorted(totals.items())}
 
     def handover(self) -> dict[str, list[dict]]:
         by_apprentice: dict[str, list[Span]] = defaultdict(list)

@@ -4,6 +4,7 @@ most called functions of the simulation's profile)."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 ISO_CACHE_SIZE = 1 << 16           # every day of 180 years; emptied when full (a long-lived process)
 
@@ -19,3 +20,11 @@ class _IsoTexts(dict):
 
 
 iso_text = _IsoTexts()
+
+
+def money_text(amount: Decimal) -> str:
+    """``f"{amount:.2f}"``, at a third of its cost for an amount in cents (every amount the
+    computation makes): a Decimal's own text is the same when it shows exactly two decimals (its
+    exponent is then -2: scientific notation ends with an exponent, never with ".dd")."""
+    text = str(amount)
+    return text if text[-3:-2] == "." else f"{amount:.2f}"

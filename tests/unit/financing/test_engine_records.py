@@ -104,6 +104,12 @@ def test_the_dates_texts_are_forgotten_when_full(monkeypatch):
     texts.iso_text.clear()
 
 
+@given(st.decimals(allow_nan=True, allow_infinity=True) | st.decimals(places=2) | st.sampled_from(
+    [D("0"), D("-0.00"), D("0E+2"), D("1.00E+3"), D("123.456"), D("1E-7"), D("12345678901234567890.12")]))
+def test_a_money_text_is_the_amount_formatted_with_two_decimals(amount):
+    assert texts.money_text(amount) == f"{amount:.2f}"
+
+
 # -- the split, as text ------------------------------------------------------------------------------
 amounts = st.decimals(min_value=0, max_value=60_000, places=2) | st.sampled_from([D("0"), D("0.0"), D("8000"),
                                                                                       D("1234.5"), D("0E+2")])

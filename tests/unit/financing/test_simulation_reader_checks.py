@@ -141,3 +141,53 @@ def test_the_fast_check_accepts_only_what_the_model_accepts_and_answers_its_erro
     if _outcome(_by_fast, event["type"], changed) is None:
         assert expected is None
     assert _outcome(check_data, event["type"], changed) == expected
+
+
+def _sections(value, at=()):
+    """The path of every object (the whole data included) and of every key in one."""
+    out = []
+    if isinstance(value, dict):
+        out.append(at)
+        for k, v in value.items():
+            out.append(at + (k,))
+            out += [p for p in _sections(v, at + (k,)) if p != at + (k,)] if isinstance(v, (dict, list)) else []
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += _sections(v, at + (i,))
+    return out
+
+
+def _without(data: dict, path: tuple) -> dict:
+    out = copy.deepcopy(data)
+    at = out
+    for key in path[:-1]:
+        at = at[key]
+    del at[path[-1]]
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(EVENTS), st.data())
+def test_a_missing_field_or_a_section_of_another_shape_is_checked_as_the_model_checks_it(event, draw):
+    """The sections are checked as typed dicts (no model's set of fields given): a field removed,
+    a section replaced by something else than an object, a field added anywhere."""
+    data = read_data(event)
+    path = draw.draw(st.sampled_from(_sections(data)))
+    change = draw.draw(st.sampled_from(["remove", "replace", "add"]))
+    if change == "remove" and path:
+        changed = _without(data, path)
+    elif change == "replace" and path:
+        changed = _set(data, path, draw.draw(st.sampled_from([None, [], [{}], "x", 1, {}, {"unknown": 1}])))
+    else:
+        target = copy.deepcopy(data)
+        at = target
+        for key in path:
+            at = at[key]
+        if not isinstance(at, dict):
+            return
+        at[draw.draw(st.sampled_from(["unknown", "id", "extra_field"]))] = draw.draw(st.sampled_from([None, 1, "x"]))
+        changed = target
+    expected = _outcome(_by_model, event["type"], changed)
+    if _outcome(_by_fast, event["type"], changed) is None:
+        assert expected is None
+    assert _outcome(check_data, event["type"], changed) == expected
