@@ -132,6 +132,21 @@ async def driver_connection(conn: AsyncConnection):
     return pooled.driver_connection
 
 
+async def driver_outside(conn: AsyncConnection):
+    """``(driver connection, in a transaction)`` for a statement that need not begin one. On a
+    unit's own connection (``UnitConnection``) with no transaction open, none is begun: the
+    statement is a transaction of its own, which PostgreSQL commits as it ends (a lock it takes is
+    not held after it, a write it makes is kept at once), and False comes back. Otherwise, as
+    ``driver_connection``: in ``conn``'s transaction, and True."""
+    if type(conn) is UnitConnection:
+        adapted = conn._adapted
+        if adapted._transaction is None:
+            if conn.sync_connection.invalidated:
+                raise exc.PendingRollbackError("The connection was invalidated: its transaction is lost.")
+            return adapted._connection, False
+    return await driver_connection(conn), True
+
+
 _ASYNCPG = _asyncpg_dialect.dialect()
 
 

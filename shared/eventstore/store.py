@@ -15,7 +15,7 @@ import asyncpg
 from sqlalchemy import BigInteger, Text, bindparam, cast, func, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import driver_connection, json_text, positional
+from shared.db import driver_connection, driver_outside, json_text, positional
 from shared.eventstore.feed_reader import FeedReader
 from shared.eventstore.model import (ConcurrencyConflict, Cursor, DuplicateEvent, RecordedEvent,
                                      StreamAppend)
@@ -27,8 +27,12 @@ _APPEND_PARAMETERS = (("a_streams", "text"), ("a_expected", "int"), ("e_streams"
                       ("e_ids", "uuid"), ("e_types", "text"), ("e_schema_versions", "int"), ("e_data", "text"),
                       ("e_metadata", "text"))
 _APPEND_NAMES = tuple(name for name, _ in _APPEND_PARAMETERS)
-# in a write of append's ``then``: true when no stream was stale (the function appended)
-APPENDED = "NOT EXISTS (SELECT FROM appended WHERE conflict)"
+# in a write of append's ``then``: true when the function appended (no stream stale, the guard held)
+APPENDED = "EXISTS (SELECT FROM appended WHERE NOT conflict)"
+
+
+class GuardFailed(Exception):
+    """The append's guard did not hold: nothing was written."""
 
 
 class EventStore:
@@ -41,18 +45,20 @@ class EventStore:
         self._append_sql = ("SELECT conflict, global_position, transaction_id, stream_id, stream_version, "
                             f"schema_version, recorded_at FROM {schema}.append_events($1::text[], $2::int[], "
                             "$3::text[], $4::int[], $5::uuid[], $6::text[], $7::int[], $8::text[], $9::text[])")
-        # the same call as a CTE named ``appended`` (append's ``then``), its parameters named
-        self._appended_cte = (
-            "appended AS (SELECT conflict, global_position, transaction_id, stream_id, stream_version, "
+        # the same call as the CTE ``appended`` (append's ``then`` and ``guard``), its parameters named
+        self._appended = (
+            "SELECT conflict, global_position, transaction_id, stream_id, stream_version, "
             f"schema_version, recorded_at FROM {schema}.append_events(" + ", ".join(
-                f"CAST(:{name} AS {sql_type}[])" for name, sql_type in _APPEND_PARAMETERS) + "))")
+                f"CAST(:{name} AS {sql_type}[])" for name, sql_type in _APPEND_PARAMETERS) + ")")
         self._columns = (e.c.global_position, cast(e.c.transaction_id, Text).label("transaction_id"),
                          e.c.stream_id, e.c.stream_version, e.c.event_id, e.c.type, e.c.schema_version,
                          e.c.data, e.c.metadata, e.c.recorded_at)
 
     # -- writing -----------------------------------------------------------------------------
     async def append(self, conn: AsyncConnection, appends: Sequence[StreamAppend], *,
-                     then: tuple[str, Mapping[str, Any]] | None = None) -> list[RecordedEvent]:
+                     then: tuple[str, Mapping[str, Any]] | None = None,
+                     guard: tuple[str, Mapping[str, Any]] | None = None,
+                     outside: bool = False) -> list[RecordedEvent]:
         """Append to one or more streams in the caller's transaction, checking each expected
         version: one round trip to ``append_events`` (see append_function.py). Raises
         ConcurrencyConflict (nothing is written, the transaction stays usable) or DuplicateEvent.
@@ -65,7 +71,17 @@ class EventStore:
         locks come first, as when they followed in a statement of their own), on the statement's
         snapshot, taken before the function waited for its locks: a write must not depend on
         rows a competitor may have committed meanwhile, unless that competitor appended to one
-        of these streams (then the append is stale and nothing is written)."""
+        of these streams (then the append is stale and nothing is written).
+
+        ``guard``: a condition checked in the same statement before the function runs, as SQL text
+        of a query giving one row with a boolean ``ok`` (``:name`` parameters from the mapping);
+        when it is not true nothing is written and GuardFailed is raised. What it reads, it reads
+        before the function's locks (the caller's own locks, taken in functions whose statements
+        see what was committed before they got them, come first).
+
+        ``outside``: on a unit's own connection with no transaction open, the statement is a
+        transaction of its own, committed as it ends (shared.db.driver_outside): a unit whose
+        append is its last statement skips BEGIN and COMMIT."""
         events = [(a.stream_id, a.expected_version + i, ev) for a in appends
                   for i, ev in enumerate(a.events, start=1)]
         if not events:
@@ -75,14 +91,21 @@ class EventStore:
                 [ev.type for _, _, ev in events], [ev.schema_version for _, _, ev in events],
                 [json_text(ev.data) for _, _, ev in events], [json_text(ev.metadata) for _, _, ev in events])
         statement = self._append_sql
-        if then is not None:
-            sql, params = then
-            statement, names = positional(f"WITH {self._appended_cte}, {sql} SELECT * FROM appended")
-            given = {**params, **dict(zip(_APPEND_NAMES, args))}
+        if then is not None or guard is not None:
+            ctes, given = [], dict(zip(_APPEND_NAMES, args))
+            if guard is not None:
+                ctes.append(f"guard AS ({guard[0]})")
+                given.update(guard[1])
+            ctes.append(f"appended AS ({self._appended}{' WHERE (SELECT ok FROM guard)' if guard else ''})")
+            if then is not None:
+                ctes.append(then[0])
+                given.update(then[1])
+            statement, names = positional(f"WITH {', '.join(ctes)} SELECT * FROM appended")
             args = [given[n] for n in names]
-        # the statement on the driver's connection, in the caller's transaction: one prepared
-        # statement per connection, no SQLAlchemy compile, parameter or result processing
-        apg = await driver_connection(conn)
+        # the statement on the driver's connection, in the caller's transaction (or its own:
+        # outside): one prepared statement per connection, no SQLAlchemy compile, parameter or
+        # result processing
+        apg = (await driver_outside(conn))[0] if outside else await driver_connection(conn)
         try:
             rows = await apg.fetch(statement, *args)
         except asyncpg.IntegrityConstraintViolationError as exc:
@@ -92,7 +115,9 @@ class EventStore:
                 raise DuplicateEvent(str(exc)) from None
             first = appends[0]   # a writer that bypassed the function's lock
             raise ConcurrencyConflict(first.stream_id, first.expected_version) from None
-        if rows and rows[0]["conflict"]:
+        if not rows:   # (a guarded append: the function did not run)
+            raise GuardFailed()
+        if rows[0]["conflict"]:
             stale = rows[0]
             raise ConcurrencyConflict(stale["stream_id"], stale["schema_version"], stale["stream_version"])
         given = {(s, v): ev for s, v, ev in events}

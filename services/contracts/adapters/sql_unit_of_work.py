@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.contracts.adapters.contract_listing import SqlContractViews
+from services.contracts.adapters.contract_listing import SqlContractViews, UnheldReads
 from services.contracts.adapters.contract_streams import SqlContractStreams
 from services.contracts.adapters.due_deadlines import SqlDeadlines
 from services.contracts.adapters.secrets import SqlSecrets
@@ -17,7 +17,8 @@ class SqlUnitOfWork(SqlUnitOfWorkBase):
     schema = SCHEMA
 
     def bind_ports(self, conn: AsyncConnection) -> None:
-        self.contracts = SqlContractStreams(conn)
-        self.views = SqlContractViews(conn)
+        unheld = UnheldReads()   # what the views read without holding it, the streams' append guards
+        self.contracts = SqlContractStreams(conn, unheld)
+        self.views = SqlContractViews(conn, unheld)
         self.deadlines = SqlDeadlines(conn)
         self.secrets = SqlSecrets(conn)

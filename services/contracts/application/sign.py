@@ -2,9 +2,12 @@
 the CERFA it upcasts to), give the apprentice and the masters their pseudonymous ids, check the
 terms, that no live contract of the apprentice covers the same days and that no master follows
 too many apprentices, append ``contract.signed``; for a successor, also ``contract.rehired`` on
-the previous contract, in the same transaction. Reading the apprentice's (and the masters')
-contracts holds them until the transaction ends: two signatures for one apprentice or one master
-run one after the other, the second sees the first."""
+the previous contract, in the same transaction. Two signatures for one apprentice or one master
+never pass together, the second sees the first: the apprentice's (and the masters') live
+contracts are read first without holding them, and the append writes only if they are still as
+read (the SQL unit re-reads them, holding them, in the append's statement: a signature is then
+two round trips, no BEGIN nor COMMIT); when they changed, the signature runs again, reading them
+held until the unit ends."""
 from __future__ import annotations
 
 import uuid
@@ -14,7 +17,7 @@ from contract_events.cerfa import Cerfa, missing_fields
 from contract_events.signed import ContractTerms
 from services.contracts.application.authorization import visible
 from services.contracts.application.errors import broken, concurrent_update, invalid_transition, rules_refused
-from services.contracts.application.unit_of_work import ContractsUnitOfWork, StreamChanged
+from services.contracts.application.unit_of_work import ContractsUnitOfWork, LiveChanged, StreamChanged
 from services.contracts.domain.lifecycle import NotNow, RulesBroken, rehired, successor_context
 from services.contracts.domain import pseudonyms
 from services.contracts.domain.rules import Context, References, Tutored, Violation, as_cerfa, check_contract, occupied
@@ -75,35 +78,45 @@ async def sign_contract(uow: ContractsUnitOfWork, document: Cerfa | ContractTerm
         cerfa = _completed(cerfa, await uow.secrets.pseudonym_key())
         if cerfa.apprentice.id is None:
             raise broken(missing or [Violation("apprentice.id", MISSING, "Give the apprentice's NIR or civil identity.")])
-        terms = cerfa
-        previous, ctx = None, Context(full_cerfa=full)
-        if terms.contract.previous_contract_id:
-            previous = await uow.contracts.load(terms.contract.previous_contract_id)
-            if previous is None or not visible(principal, previous):
-                raise rules_refused([UNKNOWN_PREVIOUS])
-            try:
-                ctx = replace(successor_context(previous, terms), full_cerfa=full)
-            except NotNow as exc:
-                raise invalid_transition(exc, previous) from None
-            except RulesBroken as exc:
-                raise broken(exc.violations) from None
-        live = await uow.views.live_for_apprentice(terms.apprentice.id)   # held until the unit ends
-        ctx = replace(ctx, occupied=tuple(o for v in live if (o := occupied(
-            v.contract_id if can_see(principal, v.cfa_uai, v.cfa_siret, v.opco) else None, v.state))))
-        loads = await uow.views.live_for_masters([m.id for m in terms.masters if m.id])
-        ctx = replace(ctx, tutored={m: tutored(states) for m, states in loads.items()})
-        opco, violations = check_contract(terms, references(), ctx)
-        if missing or violations:
-            raise broken(missing + violations)
-        contract_id = str(uuid.uuid4())
-        data = {"contract_id": contract_id, **terms.model_dump(mode="json", exclude_none=True), "opco": opco}
-        state = ContractState(contract_id)
-        changes = [(state, [("contract.signed", data)])]
-        if previous is not None:
-            changes.append((previous, [rehired(previous, contract_id, terms.contract.signed_on, opco)]))
         try:
-            await uow.contracts.record(changes, principal.key_id)
-        except StreamChanged:
-            raise concurrent_update("The previous contract changed meanwhile; retry.") from None
+            state = await _sign(uow, cerfa, principal, full, missing, hold=False)
+        except LiveChanged:   # what was read without holding it changed before the append: again, holding it
+            state = await _sign(uow, cerfa, principal, full, missing, hold=True)
         await uow.commit()
+    return state
+
+
+async def _sign(uow: ContractsUnitOfWork, terms: Cerfa, principal: Principal, full: bool,
+                missing: list[Violation], *, hold: bool) -> ContractState:
+    """One attempt: read what the checks need (the apprentice's and the masters' live contracts
+    held, or not with ``hold=False``: see the module's docstring), check, append."""
+    previous, ctx = None, Context(full_cerfa=full)
+    if terms.contract.previous_contract_id:
+        previous = await uow.contracts.load(terms.contract.previous_contract_id)
+        if previous is None or not visible(principal, previous):
+            raise rules_refused([UNKNOWN_PREVIOUS])
+        try:
+            ctx = replace(successor_context(previous, terms), full_cerfa=full)
+        except NotNow as exc:
+            raise invalid_transition(exc, previous) from None
+        except RulesBroken as exc:
+            raise broken(exc.violations) from None
+    live = await uow.views.live_for_apprentice(terms.apprentice.id, hold=hold)
+    ctx = replace(ctx, occupied=tuple(o for v in live if (o := occupied(
+        v.contract_id if can_see(principal, v.cfa_uai, v.cfa_siret, v.opco) else None, v.state))))
+    loads = await uow.views.live_for_masters([m.id for m in terms.masters if m.id], hold=hold)
+    ctx = replace(ctx, tutored={m: tutored(states) for m, states in loads.items()})
+    opco, violations = check_contract(terms, references(), ctx)
+    if missing or violations:
+        raise broken(missing + violations)
+    contract_id = str(uuid.uuid4())
+    data = {"contract_id": contract_id, **terms.model_dump(mode="json", exclude_none=True), "opco": opco}
+    state = ContractState(contract_id)
+    changes = [(state, [("contract.signed", data)])]
+    if previous is not None:
+        changes.append((previous, [rehired(previous, contract_id, terms.contract.signed_on, opco)]))
+    try:
+        await uow.contracts.record(changes, principal.key_id, last=True)
+    except StreamChanged:
+        raise concurrent_update("The previous contract changed meanwhile; retry.") from None
     return state

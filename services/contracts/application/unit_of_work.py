@@ -21,6 +21,11 @@ class StreamChanged(Exception):
     """Another writer appended to a stream since it was loaded: nothing was written."""
 
 
+class LiveChanged(Exception):
+    """Live contracts read without holding them (``hold=False``) changed before the unit's
+    ``record``: nothing was written; read them again, holding them."""
+
+
 @dataclass(frozen=True)
 class ContractView:
     """A contract in the read model (``contracts.contracts``): refreshed with every append."""
@@ -55,9 +60,11 @@ class ListFilters:
 
 class ContractStreams(Protocol):
     async def load(self, contract_id: str) -> ContractState | None: ...
-    async def record(self, changes: list[Change], actor: str) -> None: ...
+    async def record(self, changes: list[Change], actor: str, *, last: bool = False) -> None: ...
     # record appends each state's events at its loaded version, all or nothing (StreamChanged when
-    # one moved), applies them to the states and refreshes their views and deadlines
+    # one moved; LiveChanged when live contracts this unit read with hold=False changed since), applies
+    # them to the states and refreshes their views and deadlines. last: nothing but the commit
+    # follows in this unit (the SQL unit may then write at once when it has no transaction open)
     async def save(self, state: ContractState) -> None: ...        # its view and deadlines only
     async def events(self, contract_id: str) -> list[RecordedEvent]: ...
 
@@ -68,14 +75,17 @@ class ContractViews(Protocol):
                    limit: int) -> list[ContractView]: ...
     # page: the contracts the principal may see (kernel/access.py), by (signed_on, contract_id),
     # strictly after ``after``, at most ``limit``
-    async def live_for_apprentice(self, apprentice_id: str) -> list[ContractView]: ...
+    async def live_for_apprentice(self, apprentice_id: str, *, hold: bool = True) -> list[ContractView]: ...
     # live_for_apprentice: the apprentice's contracts whose status is not in rules.NOT_LIVE_STATUSES,
     # by (start_date, contract_id); the apprentice stays held until the unit ends, so another unit
     # asking for the same apprentice waits, then sees what this one committed (two signatures
-    # for one apprentice never pass together)
-    async def live_for_masters(self, master_ids: list[str]) -> dict[str, list[dict[str, Any]]]: ...
+    # for one apprentice never pass together). hold=False: a unit that has not begun writing may
+    # read them without holding them; its record then writes only if they are still as read
+    # (LiveChanged otherwise)
+    async def live_for_masters(self, master_ids: list[str], *, hold: bool = True) -> dict[str, list[dict[str, Any]]]: ...
     # live_for_masters: master id -> the folded states (ContractState.as_dict()) of the live
     # contracts naming the master; the masters stay held until the unit ends, like the apprentice
+    # (hold=False: as for the apprentice)
     async def deca_candidates(self, principal: Principal, start_dates: list[date],
                               opco: str | None) -> list[ContractView]: ...
     # deca_candidates: in one statement, the contracts the principal may see (of ``opco`` when

@@ -51,7 +51,7 @@ class FakeContractStreams:
         return fold(contract_id, ((e.type, upcast(e.type, e.schema_version, e.data)) for e in events)) \
             if events else None
 
-    async def record(self, changes: list[Change], actor):
+    async def record(self, changes: list[Change], actor, *, last: bool = False):
         if self.meanwhile:
             await self.meanwhile.pop(0)()
         for state, _ in changes:       # all or nothing, like the append function
@@ -99,7 +99,7 @@ class FakeContractViews:
                     and (after is None or (v.signed_on, v.contract_id) > after))
         return sorted(filter(kept, self.t.views.values()), key=lambda v: (v.signed_on, v.contract_id))[:limit]
 
-    async def live_for_apprentice(self, apprentice_id):
+    async def live_for_apprentice(self, apprentice_id, *, hold: bool = True):   # always held
         lock = self.t.apprentice_locks.setdefault(apprentice_id, asyncio.Lock())
         if lock not in self.held:      # held until the unit ends (FakeUnitOfWork.__aexit__)
             await lock.acquire()
@@ -108,7 +108,7 @@ class FakeContractViews:
                 if v.apprentice_id == apprentice_id and v.status not in NOT_LIVE_STATUSES]
         return sorted(live, key=lambda v: (v.start_date, v.contract_id))
 
-    async def live_for_masters(self, master_ids):
+    async def live_for_masters(self, master_ids, *, hold: bool = True):
         for m in sorted(set(master_ids)):
             lock = self.t.apprentice_locks.setdefault(("master", m), asyncio.Lock())
             if lock not in self.held:
