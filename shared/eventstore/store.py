@@ -38,7 +38,7 @@ class GuardFailed(Exception):
 class EventStore:
     def __init__(self, schema: str):
         self.tables = store_tables(schema)
-        self._feed = FeedReader(schema)
+        self.feed = FeedReader(schema)   # the gap-free read in commit order, on a driver connection
         e = self.tables.events
         # run on the driver's connection (see append): asyncpg prepares it once per connection. The
         # data and metadata the function returns are the ones given: not sent back, nor decoded
@@ -152,9 +152,9 @@ class EventStore:
     async def read_all(self, conn: AsyncConnection, after: Cursor = Cursor(), limit: int = 1000) -> list[RecordedEvent]:
         """Events committed after ``after``, in commit order, never skipping a late commit: the
         feed reader's statement (feed_reader.py) on the driver's connection, in ``conn``'s
-        transaction (the relay and the feed call it at every poll: no SQLAlchemy statement
+        transaction (the API feed calls it at every poll: no SQLAlchemy statement
         built, compiled and cache-keyed each time)."""
-        return await self._feed.fetch(await driver_connection(conn), after, limit)
+        return await self.feed.fetch(await driver_connection(conn), after, limit)
 
     async def committed_after(self, conn: AsyncConnection, after: Cursor) -> bool:
         """Whether an event committed after ``after`` is visible now, settled or not (``read_all``

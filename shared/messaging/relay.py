@@ -14,7 +14,6 @@ import os
 import structlog
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.election import elected, wait
@@ -42,6 +41,9 @@ class OutboxRelay:
         self.batch_size, self.idle_seconds = batch_size, idle_seconds
         self.name = f"relay:{topic}"
         self._cp = store.tables.checkpoints
+        self._save_sql = (f"INSERT INTO {self._cp.schema}.{self._cp.name} (name, transaction_id, global_position) "
+                          "VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET transaction_id = "
+                          "excluded.transaction_id, global_position = excluded.global_position, updated_at = now()")
         self._wake = asyncio.Event()
         self._cursor: Cursor | None = None  # kept in memory while this relay holds the election lock
 
@@ -56,36 +58,35 @@ class OutboxRelay:
                                       .where(self._cp.c.name == self.name))).first()
         return Cursor(int(row[0]), row[1]) if row else Cursor()
 
-    async def _save(self, cursor: Cursor) -> None:
-        stmt = insert(self._cp).values(name=self.name, transaction_id=str(cursor.transaction_id),
-                                       global_position=cursor.global_position)
-        stmt = stmt.on_conflict_do_update(index_elements=[self._cp.c.name], set_={
-            "transaction_id": stmt.excluded.transaction_id,
-            "global_position": stmt.excluded.global_position, "updated_at": func.now()})
-        async with self.engine.begin() as conn:
-            await conn.execute(stmt)
-
     async def run_once(self) -> int:
-        """Publish the next batch; returns how many events were published."""
+        """Publish the next batch; returns how many events were published.
+
+        One pooled connection, its two statements (the read, the checkpoint) each a transaction
+        of its own on the driver (autocommit: no BEGIN, COMMIT or SQLAlchemy statement per
+        batch). The read is gap-free in one statement: its horizon is that statement's snapshot
+        (horizon.py)."""
         cursor = self._cursor or await self.checkpoint()
         async with self.engine.connect() as conn:
-            events = await self.store.read_all(conn, cursor, self.batch_size)
-        if not events:
-            return 0
-        headers = [("content-type", CONTENT_TYPE.encode())]
-        futures = []
-        for ev in events:
-            ce = to_cloudevent(ev, self.source, publishable=self.publishable)
-            futures.append(await self.producer.send(
-                self.topic, encode(ce), key=ce["partitionkey"].encode(), headers=headers))
-        await asyncio.gather(*futures)
-        EVENTS_PUBLISHED.labels(self.topic).inc(len(events))
-        if os.environ.get(CRASH_ENV):
-            log.warning("relay.crash_injected", after_events=len(events))
-            os._exit(137)
-        await self._save(events[-1].cursor)
+            apg = (await conn.get_raw_connection()).driver_connection
+            events = await self.store.feed.fetch(apg, cursor, self.batch_size)
+            if not events:
+                return 0
+            headers = [("content-type", CONTENT_TYPE.encode())]
+            futures = []
+            for ev in events:
+                ce = to_cloudevent(ev, self.source, publishable=self.publishable)
+                futures.append(await self.producer.send(
+                    self.topic, encode(ce), key=ce["partitionkey"].encode(), headers=headers))
+            await asyncio.gather(*futures)
+            EVENTS_PUBLISHED.labels(self.topic).inc(len(events))
+            if os.environ.get(CRASH_ENV):
+                log.warning("relay.crash_injected", after_events=len(events))
+                os._exit(137)
+            last = events[-1].cursor
+            # recorded only once the broker acknowledged the whole batch
+            await apg.execute(self._save_sql, self.name, str(last.transaction_id), last.global_position)
         if self._cursor is not None:
-            self._cursor = events[-1].cursor
+            self._cursor = last
         return len(events)
 
     async def backlog(self) -> int:
@@ -135,5 +136,5 @@ class OutboxRelay:
                     log.exception("relay.batch_failed")
                     self._cursor, n = None, 0
                     await wait(stop, 1.0)
-                if n == 0:
+                if n < self.batch_size:   # the store was read to its settled end: until a wake or the next poll
                     await wait(stop, self.idle_seconds, self._wake)
