@@ -4,12 +4,23 @@ import json
 import os
 import subprocess
 import sys
+import uuid
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
+from sqlalchemy import text
 
+from operations.history_generator import generate
+from services.financing.adapters.financing_projection import FinancingProjection
 from services.financing.adapters.npec_file import NpecFileError, read_csv, read_xlsx
+from services.financing.adapters.referential import SqlReferentialStore, load_referential
+from services.financing.adapters.sql_unit_of_work import SqlUnitOfWork
+from services.financing.application.import_npec_referential import import_npec_referential
+from services.financing.domain.npec import NpecFile
+from shared.clock import FixedClock
 from tests.integration.lifecycle_api import ContractsApi
 from tests.support import Keys, eventually
 
@@ -97,3 +108,56 @@ def test_the_cli_imports_the_csv_exports(settings):
     missing = subprocess.run(args + [str(SAMPLE / "cpne_idcc.csv"), "--cpne-idcc", str(SAMPLE / "cpne_idcc.csv")],
                              env=env, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and "RNCP" in missing.stderr
+
+
+async def test_the_links_are_read_again_as_soon_as_they_change(isolated):
+    """The CPNE -> IDCC links are kept between batches and read again only when they change: an
+    import is seen by the next statement after its commit (and in its own transaction), a write
+    that keeps their number too (a link replaced by another), a rolled back one is not."""
+    _, engine = isolated
+
+    async def links():
+        async with engine.connect() as conn:
+            return (await load_referential(conn)).cpne_by_idcc
+    assert await links() == {}
+    async with engine.begin() as conn:
+        await SqlReferentialStore(conn).add([], [{"cpne": "88", "idcc": "2216", "file_date": date(2024, 7, 1)}])
+        assert (await load_referential(conn)).cpne_by_idcc == {"2216": {"88"}}
+    assert await links() == {"2216": {"88"}}
+    async with engine.begin() as conn:   # the same number of links, another set: an operator's fix
+        await conn.execute(text("UPDATE financing.cpne_idcc SET cpne = '7' WHERE idcc = '2216'"))
+    assert await links() == {"2216": {"7"}}
+    async with engine.connect() as conn:
+        await SqlReferentialStore(conn).add([], [{"cpne": "15", "idcc": "1979", "file_date": date(2024, 7, 1)}])
+        assert (await load_referential(conn)).cpne_by_idcc == {"2216": {"7"}, "1979": {"15"}}
+        await conn.rollback()
+    assert await links() == {"2216": {"7"}}
+
+
+async def test_a_batch_after_an_import_computes_with_the_imported_referential(isolated):
+    """The import recomputes the paths it affects; the projection's next batch on such a path
+    computes it again, with the links it imported (kept ones from before would undo the import)."""
+    _, engine = isolated
+    signed = next(a for a in generate(3, seed=5) if a.streams[0][2][0][0] == "contract.signed")
+    cid, _, events = signed.streams[0]
+    data = events[0][1]
+    idcc, rncp = data["employer"]["idcc"], data["training"]["certification"]["rncp"]
+
+    def event(kind, body, sequence):
+        return {"id": str(uuid.uuid4()), "type": kind, "subject": cid, "sequence": str(sequence), "data": body,
+                "partitionkey": signed.partition_key, "time": "2026-01-05T10:00:00+00:00"}
+
+    async def source():
+        async with engine.connect() as conn:
+            return set((await conn.execute(text("SELECT npec_source FROM financing.lines"))).scalars())
+    projection = FinancingProjection(FixedClock(date(2026, 1, 5)))
+    async with engine.begin() as conn:
+        await projection.apply(conn, [event("contract.signed", data, 1)])
+    assert await source() == {"seed_value"}
+    referential = NpecFile([{"rncp": rncp, "cpne": "88", "npec": Decimal("7777.00"), "applicable_from": date(2000, 1, 1),
+                             "label": "x", "status": "CPNE"}], [{"cpne": "88", "idcc": idcc}])
+    imported = await import_npec_referential(SqlUnitOfWork(engine), referential, date(2024, 7, 1), date(2026, 1, 5))
+    assert imported["recomputed_paths"] == 1 and await source() == {"referential"}
+    async with engine.begin() as conn:
+        await projection.apply(conn, [event("contract.transmitted", {"transmitted_on": "2026-01-05"}, 2)])
+    assert await source() == {"referential"}
