@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Iterable
 
-from services.financing.domain.amounts import Line, lines_for
+from services.financing.domain.amounts import Line, line_dict, lines_for
 from contract_events.facts import ContractFacts, fold_facts
 from services.financing.domain.npec import Referential, resolve
 from services.financing.domain.policy import regime_of
@@ -39,7 +39,7 @@ class Computation:
         return {a: handover(spans) for a, spans in by_apprentice.items()}
 
     def as_dict(self) -> dict[str, Any]:
-        return {"lines": [l.as_dict() for l in self.lines], "totals_by_opco": self.totals_by_opco(),
+        return {"lines": list(map(line_dict, self.lines)), "totals_by_opco": self.totals_by_opco(),
                 "schedule": self.schedule, "spans": [s.as_dict() for s in self.spans],
                 "handover": self.handover()}
 

@@ -31,7 +31,7 @@ def _step(adv: p.Advance) -> _Step:
 
 _STEPS = {name: tuple(map(_step, plan)) for name, plan in p.SCHEDULES.items()}
 _INVOICE_PAYMENT = timedelta(days=p.INVOICE_PAYMENT_DAYS)
-SPLIT_CACHE_SIZE = 1 << 14         # (amount, contribution, plan) of the funding years split lately
+SPLIT_CACHE_SIZE = 1 << 12         # (amount, contribution, plan) of the funding years split lately (~1 kB each)
 
 
 def _invoice_due(line: Line, c: ContractFacts) -> date:

@@ -198,3 +198,79 @@ def test_each_fact_of_a_signature_comes_from_its_own_field():
 
 def test_cents_rounds_half_up():
     assert cents(D("0.005")) == D("0.01") and cents(D("0.015")) == D("0.02") and cents(D("-0.005")) == D("-0.01")
+
+
+# -- the funding years' amounts, against the plain formula ------------------------------------------
+def _months_started_searched(start: date, end: date) -> int:
+    n = 1
+    while add_months(start, n) <= end:
+        n += 1
+    return n
+
+
+def reference_lines(span: Span, c: ContractFacts, npec, contracts) -> list[tuple]:
+    """lines_for as first written: Decimal denominators, min(), the rounding by keyword."""
+    from decimal import ROUND_HALF_UP
+    from services.financing.domain.amounts import (annual_level, employer_contribution, funding_years,
+                                                   reduced_with_convention)
+
+    def plain_cents(x):
+        return x.quantize(p.CENT, rounding=ROUND_HALF_UP)
+
+    regime = p.regime_of(c.signed_on)
+    status = span.status if span.status == "refused" else ("npec_missing" if npec.amount is None else "funded")
+    level = annual_level(npec.amount, regime, c.remote_80) if npec.amount is not None else None
+    uplift = c.reduction_with_convention and _months_started_searched(c.start_date, c.planned_end_date) < 12
+    assert uplift == reduced_with_convention(c)
+    disability = min(c.disability_uplift, p.DISABILITY_UPLIFT_CAP) if c.disability_uplift else None
+    contribution = employer_contribution(c, regime, contracts)
+    out = []
+    for k, fy_start, fy_end in funding_years(span.start, span.end):
+        period_end = min(fy_end, span.end)
+        if regime == "R2019":
+            units, unit, denominator = _months_started_searched(fy_start, period_end), "months", Decimal(12)
+        else:
+            units, unit = (period_end - fy_start).days + 1, "days"
+            denominator = Decimal((fy_end - fy_start).days + 1)
+        amount, line_contribution = None, None
+        if status == "funded":
+            raw = level * units / denominator
+            if uplift:
+                raw = raw * (1 + p.REDUCTION_UPLIFT)
+            amount = plain_cents(min(raw, level))
+            if disability:
+                amount += plain_cents(disability * units / denominator)
+            if k == 1 and contribution is not None:
+                line_contribution = contribution
+                amount = max(Decimal(0), amount - contribution)
+        out.append((k, fy_start, period_end, fy_end, units, unit, str(amount), regime, status,
+                    str(line_contribution)))
+    return out
+
+
+levels = st.sampled_from([None, D("0"), D("4500"), D("7000"), D("8123.45"), D("12000.5"), D("99999.99")])
+
+
+@given(st.dates(min_value=date(2019, 1, 1), max_value=date(2027, 12, 31)), st.integers(0, 60),
+       st.integers(0, 1300), st.integers(-20, 20), levels, st.booleans(), st.booleans(), st.booleans(),
+       st.sampled_from([None, D("1000"), D("4000"), D("5000.50")]), st.sampled_from([None, 4, 6, 7]),
+       st.booleans(), st.booleans())
+@settings(max_examples=400, deadline=None)
+def test_the_funding_years_are_the_plain_formula(signed_on, to_start, days, span_shift, level, remote, reduction,
+                                                 convention, disability, cert_level, refused, previous_ruptured):
+    from services.financing.domain.amounts import lines_for
+    from services.financing.domain.npec import Npec
+    start = signed_on + timedelta(days=to_start)
+    end = start + timedelta(days=days)
+    previous = ContractFacts("p", "a", "ATLAS", None, None, None, None, None, None, signed_on, start, end, None, None,
+                             False, False, None, 0, ruptured_on=start if previous_ruptured else None)
+    c = ContractFacts("c", "a", "AKTO", "0751234J", None, None, None, None, cert_level, signed_on, start, end, None,
+                      "p", reduction and convention, remote, None, 1, disability_uplift=disability)
+    span_start = start + timedelta(days=span_shift)
+    span = Span("c", "a", "AKTO", span_start, max(end, span_start), "contract_start", "planned_end",
+                "refused" if refused else "funded", 1)
+    npec = Npec(level, "referential" if level is not None else "npec_missing")
+    contracts = {"p": previous, "c": c}
+    got = [(l.funding_year, l.period_start, l.period_end, l.fy_end, l.units, l.unit, str(l.amount), l.regime, l.status,
+            str(l.employer_contribution)) for l in lines_for(span, c, npec, contracts)]
+    assert got == reference_lines(span, c, npec, contracts)
