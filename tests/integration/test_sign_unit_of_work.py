@@ -4,7 +4,6 @@ in one transaction whichever comes first, rollback on exception, nested entry, R
 a snapshot, the connection back in the pool, and never reused in an unknown state (a failed
 COMMIT, a cancelled statement). A unit joined to someone else's transaction leaves it alone."""
 import asyncio
-import uuid
 
 import asyncpg
 import pytest
@@ -12,6 +11,7 @@ from sqlalchemy import text
 
 from shared.db import driver_connection, execute, make_engine
 from shared.sql_unit_of_work import SqlUnitOfWorkBase
+from tests.integration.probe_tables import probe, probe_keys  # noqa: F401 (probe: a fixture)
 
 
 class Unit(SqlUnitOfWorkBase):
@@ -28,21 +28,6 @@ async def own_engine(settings):
     await eng.dispose()
 
 
-@pytest.fixture
-async def probe(engine):
-    name = f"probe_{uuid.uuid4().hex[:8]}"
-    async with engine.begin() as conn:
-        await conn.execute(text(f"CREATE TABLE {name} (k text PRIMARY KEY)"))
-    yield name
-    async with engine.begin() as conn:
-        await conn.execute(text(f"DROP TABLE {name}"))
-
-
-async def _keys(engine, table) -> list[str]:
-    async with engine.connect() as conn:
-        return list((await conn.execute(text(f"SELECT k FROM {table} ORDER BY k"))).scalars())
-
-
 async def _raw(unit: Unit, sql: str):
     return await (await driver_connection(unit.connection)).fetchval(sql)
 
@@ -51,7 +36,7 @@ async def test_raw_and_sqlalchemy_statements_commit_together_either_first(own_en
     async with Unit(own_engine) as u:
         await _raw(u, f"INSERT INTO {probe} VALUES ('raw1')")
         await u.connection.execute(text(f"INSERT INTO {probe} VALUES ('sa1')"))
-        assert await _keys(own_engine, probe) == []   # not visible before the commit
+        assert await probe_keys(own_engine, probe) == []   # not visible before the commit
         await u.commit()
     async with Unit(own_engine) as u:
         await u.connection.execute(text(f"INSERT INTO {probe} VALUES ('sa2')"))
@@ -59,7 +44,7 @@ async def test_raw_and_sqlalchemy_statements_commit_together_either_first(own_en
         assert await _raw(u, "SELECT count(*) FROM pg_stat_activity WHERE pid = pg_backend_pid() "
                              "AND backend_xid IS NOT NULL") == 1   # one transaction, written by both
         await u.commit()
-    assert await _keys(own_engine, probe) == ["raw1", "raw2", "sa1", "sa2"]
+    assert await probe_keys(own_engine, probe) == ["raw1", "raw2", "sa1", "sa2"]
     assert own_engine.sync_engine.pool.checkedout() == 0
 
 
@@ -75,7 +60,7 @@ async def test_an_exception_rolls_back_and_returns_the_connection(own_engine, pr
             await _raw(u, f"INSERT INTO {probe} VALUES ('c')")
     async with Unit(own_engine) as u:   # leaving without commit rolls back too
         await _raw(u, f"INSERT INTO {probe} VALUES ('d')")
-    assert await _keys(own_engine, probe) == []
+    assert await probe_keys(own_engine, probe) == []
     assert own_engine.sync_engine.pool.checkedout() == 0
     await _no_transaction_left_open(own_engine)
 
@@ -93,16 +78,16 @@ async def test_an_entry_inside_the_unit_joins_it(own_engine, probe):
         async with unit:
             await _raw(unit, f"INSERT INTO {probe} VALUES ('inner')")
             await unit.commit()   # the outer entry commits
-        assert await _keys(own_engine, probe) == []
+        assert await probe_keys(own_engine, probe) == []
         await unit.commit()
-    assert await _keys(own_engine, probe) == ["inner"]
+    assert await probe_keys(own_engine, probe) == ["inner"]
     with pytest.raises(RuntimeError):
         async with unit:
             async with unit:
                 await _raw(unit, f"INSERT INTO {probe} VALUES ('lost')")
                 await unit.commit()
             raise RuntimeError("the outer entry fails after the inner one")
-    assert await _keys(own_engine, probe) == ["inner"]
+    assert await probe_keys(own_engine, probe) == ["inner"]
 
 
 async def test_a_statement_after_the_commit_begins_a_transaction_rolled_back_at_exit(own_engine, probe):
@@ -111,7 +96,7 @@ async def test_a_statement_after_the_commit_begins_a_transaction_rolled_back_at_
         await u.commit()
         await _raw(u, f"INSERT INTO {probe} VALUES ('raw-after')")
         await u.connection.execute(text(f"INSERT INTO {probe} VALUES ('sa-after')"))
-    assert await _keys(own_engine, probe) == ["kept"]
+    assert await probe_keys(own_engine, probe) == ["kept"]
     await _no_transaction_left_open(own_engine)
 
 
@@ -193,7 +178,7 @@ async def test_a_cancelled_statement_leaves_no_connection_in_an_unknown_state(ow
         async with Unit(own_engine) as u:
             assert await _raw(u, "SELECT 1") == 1
             assert await u.connection.scalar(text("SELECT 2")) == 2
-    assert await _keys(own_engine, probe) == []
+    assert await probe_keys(own_engine, probe) == []
 
 
 async def test_a_joined_unit_leaves_the_transaction_to_its_owner(own_engine, probe):
@@ -204,8 +189,8 @@ async def test_a_joined_unit_leaves_the_transaction_to_its_owner(own_engine, pro
             await u.commit()   # the owner's to commit
         assert conn.in_transaction()
         await conn.rollback()
-    assert await _keys(own_engine, probe) == []
+    assert await probe_keys(own_engine, probe) == []
     async with own_engine.begin() as conn:
         async with Unit.joining(conn) as u:
             await _raw(u, f"INSERT INTO {probe} VALUES ('joined')")
-    assert await _keys(own_engine, probe) == ["joined"]
+    assert await probe_keys(own_engine, probe) == ["joined"]
