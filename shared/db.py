@@ -63,12 +63,18 @@ class UnitConnection(AsyncConnection):
 
     async def driver(self):
         """The asyncpg connection, in this connection's transaction (begun here if not yet)."""
-        adapted = self._adapted
-        if adapted._transaction is None:
-            if self.sync_connection.invalidated:   # lost under a SQLAlchemy statement
-                raise exc.PendingRollbackError("The connection was invalidated: its transaction is lost.")
-            await adapted._start_transaction()
-        return adapted._connection
+        apg, in_transaction = self.outside()
+        if not in_transaction:
+            await self._adapted._start_transaction()
+        return apg
+
+    def outside(self):
+        """``(the asyncpg connection, whether a transaction is open)``, none begun."""
+        if self._adapted._transaction is not None:
+            return self._adapted._connection, True
+        if self.sync_connection.invalidated:   # lost under a SQLAlchemy statement
+            raise exc.PendingRollbackError("The connection was invalidated: its transaction is lost.")
+        return self._adapted._connection, False
 
     async def commit_transaction(self) -> None:
         """COMMIT what was begun (nothing when no statement ran); a later statement begins anew."""
@@ -139,11 +145,7 @@ async def driver_outside(conn: AsyncConnection):
     not held after it, a write it makes is kept at once), and False comes back. Otherwise, as
     ``driver_connection``: in ``conn``'s transaction, and True."""
     if type(conn) is UnitConnection:
-        adapted = conn._adapted
-        if adapted._transaction is None:
-            if conn.sync_connection.invalidated:
-                raise exc.PendingRollbackError("The connection was invalidated: its transaction is lost.")
-            return adapted._connection, False
+        return conn.outside()
     return await driver_connection(conn), True
 
 

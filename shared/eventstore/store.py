@@ -42,14 +42,14 @@ class EventStore:
         e = self.tables.events
         # run on the driver's connection (see append): asyncpg prepares it once per connection. The
         # data and metadata the function returns are the ones given: not sent back, nor decoded
-        self._append_sql = ("SELECT conflict, global_position, transaction_id, stream_id, stream_version, "
-                            f"schema_version, recorded_at FROM {schema}.append_events($1::text[], $2::int[], "
-                            "$3::text[], $4::int[], $5::uuid[], $6::text[], $7::int[], $8::text[], $9::text[])")
-        # the same call as the CTE ``appended`` (append's ``then`` and ``guard``), its parameters named
+        # the call to append_events, its parameters named (a CTE ``appended`` of append's ``then``
+        # and ``guard``), and alone as asyncpg's text ($1 ... $9, in _APPEND_NAMES's order)
         self._appended = (
             "SELECT conflict, global_position, transaction_id, stream_id, stream_version, "
             f"schema_version, recorded_at FROM {schema}.append_events(" + ", ".join(
                 f"CAST(:{name} AS {sql_type}[])" for name, sql_type in _APPEND_PARAMETERS) + ")")
+        self._append_sql, names = positional(self._appended)
+        assert names == _APPEND_NAMES
         self._columns = (e.c.global_position, cast(e.c.transaction_id, Text).label("transaction_id"),
                          e.c.stream_id, e.c.stream_version, e.c.event_id, e.c.type, e.c.schema_version,
                          e.c.data, e.c.metadata, e.c.recorded_at)
