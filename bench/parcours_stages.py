@@ -25,7 +25,7 @@ from operations import rebuild
 from operations.import_history import import_file
 from operations.projections import FINANCING
 from shared.auth import Principal
-from shared.db import make_engine
+from shared.db import UnitConnection, make_engine
 from contract_events.catalogue import VERSIONS
 from shared.eventstore.chain import Break, verify_chain
 from shared.eventstore.model import NewEvent, StreamAppend
@@ -129,16 +129,22 @@ async def _writers(writers: int, commands: int, one) -> float:
 
 
 async def append(db: Database, writers: int, commands: int, payloads: list[dict]) -> float:
-    """Single-event appends (a new stream each) through the contracts store, one transaction each."""
+    """Single-event appends (a new stream each) through the contracts store, one transaction each,
+    as a command's unit of work makes its last write (shared.sql_unit_of_work, ContractStreams.record
+    with ``last``): on the unit's own connection, the append's statement is its transaction."""
     engine = make_engine(db.settings(""), pool_size=writers)
     try:
         async def one(i: int):
             stream = f"{payloads[i % len(payloads)]['contract_id']}-{writers}-{i}"
             data = {**payloads[i % len(payloads)], "contract_id": stream}
-            async with engine.begin() as conn:
+            conn = await UnitConnection.open(engine)
+            try:
                 await store.append(conn, [StreamAppend(stream, 0, [NewEvent(
                     "contract.signed", data, schema_version=VERSIONS["contract.signed"],
-                    metadata={"partitionkey": data["apprentice"]["id"]})])])
+                    metadata={"partitionkey": data["apprentice"]["id"]})])], outside=True)
+                await conn.commit_transaction()   # none open: nothing to send
+            finally:
+                await conn.release()
         await one(-1)  # warm the pool
         return await _writers(writers, commands, one)
     finally:
