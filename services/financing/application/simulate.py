@@ -17,7 +17,7 @@ def simulate(request: SimulationIn, today: date, stored: Referential | None = No
     else:
         referential = stored or Referential(seed_values=dict(seed_values()))
     with collection_paused():   # one large computation, no cycle (kernel.collection)
-        return compute([e.as_event() for e in request.events], referential, request.as_of or today).as_dict()
+        return compute(request.events, referential, request.as_of or today).as_dict()
 
 
 def simulate_json(raw: str | bytes, today: date, stored: Referential | None = None) -> dict:

@@ -2,13 +2,15 @@
 Each event type's data is checked for the fields the rules read (other fields are kept)."""
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache, partial
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, WrapValidator,
+                      model_validator)
 from pydantic_core import SchemaValidator, core_schema
 
 try:   # pydantic's own length checks, as it writes them after a Python validator (private names)
@@ -16,9 +18,10 @@ try:   # pydantic's own length checks, as it writes them after a Python validato
 except ImportError:   # another pydantic: such fields keep their Python checks (slower, same answers)
     max_length_validator = min_length_validator = None
 
+from contract_events.catalogue import CATALOGUE
 from contract_events.readers import reader_model
 from kernel.collection import collection_paused
-from contract_events.upcasting import read_data
+from contract_events.upcasting import CURRENT_VERSIONS, read_data
 from services.financing.domain.npec import NpecRow, Referential
 from shared.types import (EARLIEST_DATE, LATEST_DATE, LINE_PATTERN, PROSE_PATTERN, IsoDate, Line,
                           _iso_date, _line, _plausible, _prose)   # recognised in the readers' schemas
@@ -176,9 +179,16 @@ def check_data(event_type: str, data: Any) -> None:
         reader_model(event_type, _REQUIRED[event_type]).model_validate(data)
 
 
+EVENT_TYPE_PATTERN = r"^contract\.[a-z_]+$"
+MAX_EVENTS = 200_000
+
+
+# One event of a simulation as the caller writes it: the published shape (OpenAPI) and every
+# error a refused request answers. A request passes through these models only when the check of
+# ``_checked_events`` refuses it (to answer the models' own errors) or cannot vouch for it.
 class SimEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: str = Field(pattern=r"^contract\.[a-z_]+$")
+    type: str = Field(pattern=EVENT_TYPE_PATTERN)
     subject: Line | None = Field(default=None, max_length=64)
     data: dict[str, Any] = Field(default_factory=dict)
     id: Line | None = None
@@ -198,6 +208,74 @@ class SimEvent(BaseModel):
         through rather than copied: nothing downstream writes to it."""
         return {"type": self.type, "subject": self.subject, "data": self.data, "id": self.id,
                 "time": self.time, "dataschema": self.dataschema}
+
+
+# -- a request's events checked without a model each ----------------------------------------------
+# Built and then dropped, a SimEvent a request's event (its model, the Python validator that
+# checks it, a copy of its data and another of the event) cost about half the simulation's
+# validation. ``_checked_events`` checks the events as given instead, in pydantic-core, each by
+# its type (a tagged union over the catalogue's types, the readers' checks of ``_fast_reader``
+# for their data), and keeps them as given: a dict read by the computation as it reads
+# ``as_event()`` (an absent key as None, absent data as {}). It vouches only for what the models
+# accept as they are: JSON's types (an exact list, dicts, strings), no ``dataschema`` and data at
+# the current version (``read_data`` gives it back unchanged, so the readers check what the
+# model's check reads), a subject or a data.contract_id. Anything else, and any error, is
+# validated by the models again: their errors, code and place, or their events.
+CHECK_CHUNK = 512     # the events checked in one call: a call's cost shared, its answer (dropped) small
+
+
+def _event_check(event_type: str) -> dict:
+    def line(max_length: int | None = None) -> dict:
+        return core_schema.typed_dict_field(core_schema.nullable_schema(core_schema.str_schema(
+            strict=True, pattern=LINE_PATTERN, max_length=max_length)), required=False)
+    if event_type in _REQUIRED:
+        data = _fast_or_kept(reader_model(event_type, _REQUIRED[event_type]).__pydantic_core_schema__)
+        data = core_schema.chain_schema([core_schema.dict_schema(core_schema.str_schema(strict=True), strict=True),
+                                         data]) if data["type"] != "typed-dict" else {**data, "strict": True}
+    else:
+        data = core_schema.dict_schema(core_schema.str_schema(strict=True), strict=True)
+    return core_schema.typed_dict_schema({
+        "type": core_schema.typed_dict_field(core_schema.literal_schema([event_type])),
+        "subject": line(64), "data": core_schema.typed_dict_field(data), "id": line(), "time": line(),
+        "dataschema": core_schema.typed_dict_field(core_schema.none_schema(), required=False),
+    }, extra_behavior="forbid", strict=True)
+
+
+@lru_cache(maxsize=1)
+def _events_check() -> SchemaValidator:
+    types = [t for t in CATALOGUE if re.fullmatch(EVENT_TYPE_PATTERN, t)]
+    return SchemaValidator(core_schema.list_schema(core_schema.tagged_union_schema(
+        {t: _event_check(t) for t in types}, discriminator="type"), strict=True))
+
+
+def _vouched(events: Any) -> bool:
+    """Whether every event passes the models as it is (see above); no error of its own."""
+    if type(events) is not list or not 1 <= len(events) <= MAX_EVENTS:
+        return False
+    check = _events_check()
+    try:
+        for i in range(0, len(events), CHECK_CHUNK):
+            check.validate_python(events[i:i + CHECK_CHUNK])
+    except ValidationError:
+        return False
+    for e in events:   # checked dicts: a type, data if required (typed-dict strict), strings
+        data = e.get("data")
+        if not e.get("subject") and not (data or {}).get("contract_id"):
+            return False
+        if e["type"] in CURRENT_VERSIONS and (data is None or read_data(e) is not data):
+            return False
+    return True
+
+
+def _checked_events(events: Any, models: Any) -> list[dict[str, Any]]:
+    if _vouched(events):
+        return list(events)
+    return [e.as_event() for e in models(events)]
+
+
+# The events as the computation reads them; published (JSON schema) as a list of SimEvent.
+Events = Annotated[list[SimEvent], Field(min_length=1, max_length=MAX_EVENTS), WrapValidator(_checked_events),
+                   PlainSerializer(lambda events: events, return_type=list[dict[str, Any]])]
 
 
 class NpecIn(BaseModel):
@@ -232,7 +310,7 @@ class ReferentialIn(BaseModel):
 
 class SimulationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    events: list[SimEvent] = Field(min_length=1, max_length=200_000)
+    events: Events     # each a dict (see _checked_events)
     referential: ReferentialIn | None = None
     as_of: IsoDate | None = None
 

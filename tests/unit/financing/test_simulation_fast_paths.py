@@ -14,7 +14,7 @@ from kernel.months import add_months
 from operations.history_generator import generate
 from services.financing.application.simulate import simulate, simulate_json
 from services.financing.domain.engine import compute
-from services.financing.domain.inputs import parse_simulation, parse_simulation_json
+from services.financing.domain.inputs import SimEvent, parse_simulation, parse_simulation_json
 from services.financing.domain.npec import NpecRow, Referential, lookup
 from kernel.reference.tables import seed_values
 
@@ -51,16 +51,17 @@ def test_a_pause_inside_a_pause_or_with_the_collector_off_keeps_it_off():
         gc.enable()
 
 
-def test_an_event_as_computed_is_its_model_dump():
-    parsed = parse_simulation(request(30, 3))
-    assert all(e.as_event() == e.model_dump() for e in parsed.events)
+def test_an_event_as_computed_by_its_model_is_its_model_dump():
+    models = [SimEvent.model_validate(e) for e in request(30, 3)["events"]]
+    assert all(e.as_event() == e.model_dump() for e in models)
 
 
-def test_simulate_answers_as_compute_over_copies_of_the_events_and_leaves_the_request_alone():
-    parsed = parse_simulation(request(300, 5))
+def test_simulate_answers_as_compute_over_the_models_events_and_leaves_the_request_alone():
+    body = request(300, 5)
+    parsed = parse_simulation(body)
     before = parsed.model_dump()
-    expected = compute([e.model_dump() for e in parsed.events], Referential(seed_values=dict(seed_values())),
-                       TODAY).as_dict()
+    expected = compute([SimEvent.model_validate(e).model_dump() for e in body["events"]],
+                       Referential(seed_values=dict(seed_values())), TODAY).as_dict()
     assert json.dumps(simulate(parsed, TODAY)) == json.dumps(expected)
     assert parsed.model_dump() == before
 
