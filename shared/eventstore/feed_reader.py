@@ -49,7 +49,7 @@ class FeedReader:
     async def fetch(self, apg: asyncpg.Connection, after: Cursor, limit: int) -> list[RecordedEvent]:
         """``read`` without a statement of its own: asyncpg's cache of the connection prepares it
         (a pooled connection: the cache goes with the connection)."""
-        return _recorded(await apg.fetch(self._plain, str(after.transaction_id), after.global_position, limit))
+        return recorded_rows(await apg.fetch(self._plain, str(after.transaction_id), after.global_position, limit))
 
     async def read(self, apg: asyncpg.Connection, after: Cursor = Cursor(), limit: int = 1000,
                    until: Cursor | None = None, share: tuple[int, int] | None = None) -> list[RecordedEvent]:
@@ -65,7 +65,7 @@ class FeedReader:
             args += [str(until.transaction_id), until.global_position]
         if share is not None:
             args += [share[1], share[0]]
-        return _recorded(await statement.fetch(*args))
+        return recorded_rows(await statement.fetch(*args))
 
     async def settled_end(self, apg: asyncpg.Connection, after: Cursor) -> Cursor | None:
         """The last event settled now after ``after`` (None: none). No event can ever be added at
@@ -79,7 +79,8 @@ class FeedReader:
         return None if row is None else Cursor(int(row[0]), row[1])
 
 
-def _recorded(rows) -> list[RecordedEvent]:
+def recorded_rows(rows) -> list[RecordedEvent]:
+    """Recorded events from rows of the store's columns in this module's order, the JSON columns as text."""
     return [RecordedEvent(position, int(tx), stream, version, event_id, type_, schema_version, _loads(data),
                           _loads(metadata), recorded_at)
             for position, tx, stream, version, event_id, type_, schema_version, data, metadata, recorded_at

@@ -16,7 +16,7 @@ from sqlalchemy import BigInteger, Text, bindparam, cast, func, literal, select,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import driver_connection, driver_outside, json_text, positional
-from shared.eventstore.feed_reader import FeedReader
+from shared.eventstore.feed_reader import FeedReader, recorded_rows
 from shared.eventstore.model import (ConcurrencyConflict, Cursor, DuplicateEvent, RecordedEvent,
                                      StreamAppend)
 from shared.eventstore.tables import store_tables
@@ -50,6 +50,10 @@ class EventStore:
                 f"CAST(:{name} AS {sql_type}[])" for name, sql_type in _APPEND_PARAMETERS) + ")")
         self._append_sql, names = positional(self._appended)
         assert names == _APPEND_NAMES
+        # one stream's events (load_stream), the feed reader's columns
+        self._stream_sql = ("SELECT global_position, transaction_id::text, stream_id, stream_version, event_id, type, "
+                            f"schema_version, data::text, metadata::text, recorded_at FROM {schema}.events "
+                            "WHERE stream_id = $1 ORDER BY stream_version")
         self._columns = (e.c.global_position, cast(e.c.transaction_id, Text).label("transaction_id"),
                          e.c.stream_id, e.c.stream_version, e.c.event_id, e.c.type, e.c.schema_version,
                          e.c.data, e.c.metadata, e.c.recorded_at)
@@ -133,6 +137,16 @@ class EventStore:
             q = q.where(e.c.recorded_at <= recorded_until)
         rows = await conn.execute(q.order_by(e.c.stream_version))
         return [_recorded(r) for r in rows]
+
+    async def load_stream(self, conn: AsyncConnection, stream_id: str) -> list[RecordedEvent]:
+        """``read_stream``'s events on the driver's connection: in the unit's transaction when one
+        is open, else in a statement of its own that begins none (``driver_outside``). A command
+        reads its stream, decides, then appends at the version it read: the append's version check,
+        not a transaction around the read, keeps it right (a read in READ COMMITTED holds nothing
+        either), so a command without other reads is two statements, neither BEGIN nor COMMIT
+        (the append then ``outside``)."""
+        apg, _ = await driver_outside(conn)
+        return recorded_rows(await apg.fetch(self._stream_sql, stream_id))
 
     async def read_streams(self, conn: AsyncConnection, stream_ids: Iterable[str]) -> dict[str, list[RecordedEvent]]:
         e = self.tables.events

@@ -24,7 +24,9 @@ class SqlContractStreams:
         self.unheld = unheld if unheld is not None else UnheldReads()
 
     async def load(self, contract_id: str) -> ContractState | None:
-        events = await store.read_stream(self.conn, contract_id)
+        """The contract folded from its stream, read in the unit's transaction if one is open,
+        else without beginning one (EventStore.load_stream): ``record`` appends at its version."""
+        events = await store.load_stream(self.conn, contract_id)
         if not events:
             return None
         return fold(contract_id, ((e.type, upcast(e.type, e.schema_version, e.data)) for e in events))

@@ -93,7 +93,7 @@ async def run_command(uow: ContractsUnitOfWork, principal: Principal, contract_i
             except RulesBroken as exc:
                 raise broken(exc.violations) from None
             try:
-                await uow.contracts.record([(state, events)], principal.key_id)
+                await uow.contracts.record([(state, events)], principal.key_id, last=True)
             except StreamChanged:
                 if if_match is not None:
                     raise stale(if_match, await _version(uow, contract_id)) from None
