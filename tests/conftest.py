@@ -8,8 +8,8 @@ from shared.clock import FixedClock
 
 from shared.auth import create_key
 from shared.db import make_engine
-from tests.support import (CFA_A, CFA_B, OPCO_X, OPCO_Y, Keys, create_database, drop_database,
-                           running, settings_for)
+from tests.support import (CFA_A, CFA_B, OPCO_X, OPCO_Y, Keys, create_database, delete_session_topics,
+                           drop_database, running, settings_for)
 
 
 # Property and fuzz tests draw the same examples on every run (deterministic CI).
@@ -27,6 +27,14 @@ async def database_url():
 @pytest.fixture(scope="session")
 async def settings(database_url):
     return settings_for(database_url)
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def session_topics():
+    """The topics of this session's prefixes, deleted once every test has ended."""
+    yield
+    from shared.settings import get_settings
+    await delete_session_topics(get_settings().kafka_bootstrap)
 
 
 @pytest.fixture(scope="session")

@@ -23,8 +23,14 @@ def base_url() -> str:
     return get_settings().database_url
 
 
+# the topic prefixes this test session gave out (its topics are deleted as it ends: conftest.py)
+SESSION_PREFIXES: set[str] = set()
+
+
 def settings_for(database_url: str, **overrides: Any) -> Settings:
-    return Settings(database_url=database_url, topic_prefix=f"t{secrets.token_hex(4)}.",
+    prefix = f"t{secrets.token_hex(4)}."
+    SESSION_PREFIXES.add(prefix)
+    return Settings(database_url=database_url, topic_prefix=prefix,
                     topic_partitions=3, relay_idle_seconds=0.01,
                     **{"webhook_allowed_hosts": "127.0.0.1,localhost", "webhook_poll_seconds": 0.05, **overrides})
 
@@ -40,6 +46,23 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0,
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+async def delete_session_topics(bootstrap: str) -> int:
+    """Deletes the topics of every prefix ``settings_for`` gave out in this session (a suite run
+    on a long-lived Kafka would otherwise leave hundreds behind); returns how many."""
+    if not SESSION_PREFIXES:   # (the unit tests: no Kafka to ask)
+        return 0
+    from aiokafka.admin import AIOKafkaAdminClient
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t[:10] in SESSION_PREFIXES]
+        if mine:
+            await admin.delete_topics(mine)
+        return len(mine)
+    finally:
+        await admin.close()
 
 
 @dataclass
