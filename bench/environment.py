@@ -61,6 +61,7 @@ class Services:
     log_dir: Path
     ports: dict[str, int] = field(default_factory=dict)
     procs: list[subprocess.Popen] = field(default_factory=list)
+    groups: dict[int, str] = field(default_factory=dict)  # pid -> service, its projection workers included
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -76,6 +77,7 @@ class Services:
                  "--host", "127.0.0.1", "--port", str(self.ports[name]), "--no-access-log",
                  "--timeout-keep-alive", "120"],
                 cwd=REPO_ROOT, env=env, stdout=log, stderr=log))
+            self.groups[self.procs[-1].pid] = name
         deadline = time.monotonic() + 60
         for name in names:
             while True:
@@ -100,7 +102,17 @@ class Services:
         workers = [subprocess.Popen([sys.executable, "-m", "services.financing.projection_worker"], cwd=REPO_ROOT,
                                     env=self.env(), stdout=log, stderr=log) for _ in range(n)]
         self.procs += workers
+        self.groups |= {w.pid: "financing" for w in workers}
         return workers
+
+    def processes(self) -> dict[str, list[int]]:
+        """The running services' processes by service (bench.cpu_accounting's groups)."""
+        running = {p.pid for p in self.procs}
+        out: dict[str, list[int]] = {}
+        for pid, name in self.groups.items():
+            if pid in running:
+                out.setdefault(name, []).append(pid)
+        return out
 
     def stop(self, procs: list[subprocess.Popen] | None = None) -> None:
         procs = self.procs if procs is None else procs

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import asyncpg
 
+from bench.cpu_accounting import Meter
+from kernel.collection import collection_paused
+from services.financing.adapters.bulk_rebuild import collect_young
 from bench.environment import Database
 from operations.history_file import read
 
@@ -111,3 +114,95 @@ def kafka_consumer_perf(bootstrap: str, topic: str, records: int) -> float:
     header = [h.strip() for h in out.splitlines()[0].split(",")]
     values = [v.strip() for v in lines[-1].split(",")]
     return float(dict(zip(header, values))["nMsg.sec"])
+
+
+# -- the Python client layer alone, over the data a rebuild reads -----------------------------------
+# what a rebuild in Python cannot beat whatever it does with the events: the client reading them,
+# timed beside the client's own CPU (time.process_time) and the servers' (bench.cpu_accounting)
+
+async def aiokafka_consume(bootstrap: str, topic: str, partitions: list[int], batch: int = 5000,
+                           meter: Meter | None = None) -> dict:
+    """The whole topic from offset 0 with aiokafka and the rebuild's consumer settings
+    (operations/rebuild.py's ``_consume``: assigned partitions, no group, 16 MiB a partition and
+    64 MiB a fetch, ``getmany`` of ``batch`` records), each record counted, nothing decoded."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
+                                max_partition_fetch_bytes=16 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in partitions]
+        ends = {tp: off for tp, off in (await consumer.end_offsets(parts)).items() if off}   # the empty ones: none
+        consumer.assign(list(ends))
+        await consumer.seek_to_beginning(*ends)
+        return await _timed(meter, "records", lambda: _drain(consumer, ends, set(ends), batch))
+    finally:
+        await consumer.stop()
+
+
+async def _drain(consumer, ends: dict, remaining: set, batch: int) -> int:
+    count = 0
+    while remaining:
+        collect_young()   # as the rebuild, whose collector runs between batches (kernel/collection.py)
+        fetched = await consumer.getmany(*remaining, timeout_ms=1000, max_records=batch)
+        for tp, records in fetched.items():
+            count += sum(r.offset < ends[tp] for r in records)
+            # the consumer's position, not the last record's offset: past any control record
+            if records and await consumer.position(tp) >= ends[tp]:
+                remaining.discard(tp)
+    return count
+
+
+class _Metered:
+    """A connection whose ``fetch`` counts this process's CPU in asyncpg (the statement, the rows
+    read off the socket and decoded), apart from what the caller does with the rows."""
+
+    def __init__(self, conn: asyncpg.Connection):
+        self.conn, self.cpu = conn, 0.0
+
+    async def fetch(self, *args):
+        started = time.process_time()
+        try:
+            return await self.conn.fetch(*args)
+        finally:
+            self.cpu += time.process_time() - started
+
+
+async def feed_read(db: Database, schema: str, batch: int = 5000, meter: Meter | None = None) -> dict:
+    """The whole log in commit order through the store's FeedReader (its statement over asyncpg,
+    each row's JSON columns parsed by orjson into a RecordedEvent), batch after batch as the
+    rebuild reads it, without the rebuild's next-batch-while-applying overlap: nothing else to
+    overlap with. ``decode_us``: the client's CPU a row outside asyncpg (orjson, the events)."""
+    from shared.eventstore.feed_reader import FeedReader
+    from shared.eventstore.model import Cursor
+    host, port, user, name = db.parts
+    conn = _Metered(await asyncpg.connect(host=host, port=port, user=user, database=name))
+    reader = FeedReader(schema)
+
+    async def read_all() -> int:
+        count, cursor = 0, Cursor()
+        while events := await reader.fetch(conn, cursor, batch):
+            count += len(events)
+            cursor = events[-1].cursor
+            del events
+            collect_young()
+        return count
+    try:
+        out = await _timed(meter, "rows", read_all)
+        decode = out["client_us"] - (1e6 * conn.cpu / out["rows"] if out["rows"] else 0.0)
+        return out | {"decode_us": decode}
+    finally:
+        await conn.conn.close()
+
+
+async def _timed(meter: Meter | None, unit: str, work) -> dict:
+    """``work()``'s count, seconds, rate, this process's CPU per item, and the servers' when metered."""
+    before = meter.sample() if meter else None
+    cpu, started = time.process_time(), time.perf_counter()
+    with collection_paused():   # as in the rebuild's reads
+        count = await work()
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    out = {unit: count, "seconds": seconds, "rate": count / seconds if seconds else 0.0,
+           "client_us": 1e6 * cpu / count if count else 0.0}
+    if meter and count:
+        out["cpu"] = meter.between(before, meter.sample()).summary(count, unit[:-1])
+    return out

@@ -14,6 +14,7 @@ import aiohttp
 import asyncpg
 from sqlalchemy import text
 
+from bench.cpu_accounting import POLL, Meter, Usage
 from bench.environment import Database, Services, peak_memory
 from services.contracts.adapters.contract_streams import store
 from services.contracts.adapters.contracts_relay import contracts_relay
@@ -186,8 +187,10 @@ async def _post_sign(client: aiohttp.ClientSession, body: dict) -> tuple[int, di
         return r.status, (await r.json() if r.status == 201 else None)
 
 
-async def http_sign(services: Services, key: str, writers: int, commands: int, run: str) -> tuple[float, int]:
-    """POST /v1/contracts with a CFA key from ``writers`` concurrent clients; (seconds, errors)."""
+async def http_sign(services: Services, key: str, writers: int, commands: int, run: str,
+                    meter: Meter | None = None) -> tuple[float, int, Usage | None]:
+    """POST /v1/contracts with a CFA key from ``writers`` concurrent clients; (seconds, errors, the
+    CPU the machine's processes spent on the timed calls when a ``meter`` is given)."""
     errors = 0
     async with _client(services, key, writers) as client:
         async def one(i: int):
@@ -195,18 +198,24 @@ async def http_sign(services: Services, key: str, writers: int, commands: int, r
             status, _ = await _post_sign(client, sign_body(i, f"{run}{writers}"))
             errors += status != 201
         await one(-1)
-        return await _writers(writers, commands, one), errors
+        before = meter.sample() if meter else None   # outside the timed calls, after the warm-up call
+        seconds = await _writers(writers, commands, one)
+        return seconds, errors, meter.between(before, meter.sample()) if meter else None
 
 
 async def live(services: Services, key: str, db: Database, rate: float, seconds: float, run: str,
-               connections: int = 64) -> dict:
+               connections: int = 64, meter: Meter | None = None) -> dict:
     """Sign at a fixed rate while the relay and the financing consumer run; times the HTTP call
     and the command-to-projection visibility (until the contract is in financing's tables).
 
     Open loop: call i is due at ``t0 + i / rate`` whatever happened to the others, and both
     latencies run from that due time, so a saturated service shows as queueing (no coordinated
     omission). At most ``connections`` calls are in flight; the others wait on a semaphore (O(1)),
-    not in the client's connection pool."""
+    not in the client's connection pool.
+
+    With a ``meter``: the CPU of the machine's processes from the first call until the last is
+    visible in financing (``cpu``: all the work of the calls), and while the calls are sent
+    (``cpu_sending``: the load that makes the queueing)."""
     total = int(rate * seconds)
     http: list[float] = []
     pending: dict[str, float] = {}  # contract id -> due time, until financing has it
@@ -214,10 +223,9 @@ async def live(services: Services, key: str, db: Database, rate: float, seconds:
     errors = 0
     done = asyncio.Event()
     last_sent = time.perf_counter()
+    drained: list = []
 
-    async def watch():
-        host, port, user, name = db.parts
-        conn = await asyncpg.connect(host=host, port=port, user=user, database=name)
+    async def watch(conn: asyncpg.Connection):
         try:
             query = await conn.prepare("SELECT contract_id FROM financing.contracts WHERE contract_id = ANY($1)")
             while not done.is_set() or pending:
@@ -230,6 +238,8 @@ async def live(services: Services, key: str, db: Database, rate: float, seconds:
                     break  # what is not visible 30 s after the last call is reported as missing
                 await asyncio.sleep(0.005)
         finally:
+            # sampled while the poll's backend lives: once ended, its CPU is its postmaster's
+            drained.append(meter.sample() if meter else None)
             await conn.close()
 
     slots = asyncio.Semaphore(connections)
@@ -249,7 +259,12 @@ async def live(services: Services, key: str, db: Database, rate: float, seconds:
             else:
                 errors += 1
         await one(-1, time.perf_counter(), record=False)
-        watcher = asyncio.create_task(watch())
+        host, port, user, name = db.parts
+        poll = await asyncpg.connect(host=host, port=port, user=user, database=name)
+        if meter:   # the poll's backend a group of its own: the benchmark's work, not the services'
+            meter.processes = {**meter.processes, POLL: [poll.get_server_pid()]}
+        watcher = asyncio.create_task(watch(poll))
+        before = meter.sample() if meter else None
         t0 = time.perf_counter()
         tasks = []
         for i in range(total):
@@ -260,10 +275,13 @@ async def live(services: Services, key: str, db: Database, rate: float, seconds:
             tasks.append(asyncio.create_task(one(i, due)))
         await asyncio.gather(*tasks)
         last_sent = time.perf_counter()
+        sent = meter.sample() if meter else None
         done.set()
         await watcher
     return {"http": _percentiles(http), "visible": _percentiles(visible), "errors": errors,
-            "missing": len(pending), "calls": total, "achieved_rate": total / (last_sent - t0)}
+            "missing": len(pending), "calls": total, "achieved_rate": total / (last_sent - t0),
+            "cpu": meter.between(before, drained[0]) if meter else None,
+            "cpu_sending": meter.between(before, sent) if meter else None}
 
 
 def simulation_request(appends) -> dict:

@@ -8,6 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench.cpu_accounting import describe
+
 
 @dataclass
 class Figure:
@@ -22,6 +24,7 @@ class Figure:
     higher_is_better: bool = True
     detail: str = ""
     latency_ms: dict[str, float] | None = None  # per-call percentiles of a throughput row (in the JSON)
+    cpu: dict | None = None  # where the CPU went, per call and by process group (bench/cpu_accounting.py)
 
     @property
     def ratio(self) -> float | None:
@@ -47,7 +50,15 @@ def render(figures: list[Figure], title: str, console: Console | None = None) ->
         met = {True: "yes", False: "no", None: ""}[f.met]
         table.add_row(f.stage + (f" ({f.detail})" if f.detail else ""), f.unit, _num(f.parcours), _num(f.peer),
                       ratio, _num(f.ceiling), f.ceiling_by, f.target, met)
-    (console or Console(width=200)).print(table)
+    console = console or Console(width=200)
+    console.print(table)
+    for line in cpu_lines(figures):
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+def cpu_lines(figures: list[Figure]) -> list[str]:
+    """Under the table: where the CPU of each metered stage went."""
+    return [f"{f.stage}: {describe(f.cpu)}" for f in figures if f.cpu]
 
 
 def save(figures: list[Figure], path: Path, meta: dict) -> None:

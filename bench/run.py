@@ -17,11 +17,14 @@ import typer
 from rich.console import Console
 
 from bench import limits, parcours_stages as ours
+from bench.cpu_accounting import Meter
 from bench.environment import Database, Services, create_database, drop_database, drop_topics
 from bench.report import Figure, render, save
 from operations.demo import load_reference_data
 from operations.history_generator import generate
 from operations.history_file import write
+from operations.projections import FINANCING
+from operations.rebuild import topic_partitions
 from shared.auth import create_key
 from shared.db import make_engine
 from shared.messaging.topics import CONTRACT_EVENTS, ensure_topics
@@ -116,6 +119,7 @@ async def _main(o: dict) -> list[Figure]:
             pn, ps = await asyncio.to_thread(peer.project, peer_env)
             peer_rate = pn / ps
         copied, cs = await limits.raw_copy_out(db)
+        client = await _python_clients(main_settings, db, wanted, consumed, copied / cs)
         for workers in o["rebuild_workers"]:
             processes = f"{workers} process{'es' if workers > 1 else ''}"
             if "rebuild-kafka" in wanted:
@@ -125,13 +129,16 @@ async def _main(o: dict) -> list[Figure]:
                 figures.append(Figure(f"rebuild financing from Kafka, {processes}", "events/s", rate, peer_rate,
                                       consumed, "kafka consumer-perf", ">= 100,000, >= 50x peer, peak <= 1 GiB",
                                       rate >= 100_000 and (peer_rate is None or rate >= 50 * peer_rate)
-                                      and (mib_k or 0) <= 1024, detail=f"peak {mib_k:,.0f} MiB" if mib_k else ""))
+                                      and (mib_k or 0) <= 1024,
+                                      detail=_joined(f"peak {mib_k:,.0f} MiB" if mib_k else "", client.get("kafka"))))
             if "rebuild-feed" in wanted:
                 with profiled("rebuild-feed", o["profile"] if workers == 1 else None):
                     n_f, s_f, mib_f = await ours.rebuild_financing(main_settings, "feed", workers=workers)
                 figures.append(Figure(f"rebuild financing from the feed, {processes}", "events/s", n_f / s_f,
                                       peer_rate, copied / cs, "COPY of the log out", ">= 100,000",
-                                      n_f / s_f >= 100_000, detail=f"peak {mib_f:,.0f} MiB" if mib_f else ""))
+                                      n_f / s_f >= 100_000,
+                                      detail=_joined(f"peak {mib_f:,.0f} MiB" if mib_f else "", client.get("feed"))))
+        figures += client.get("figures", [])
 
         if not wanted & {"append", "sign", "http", "live", "money", "simulate"}:
             return figures
@@ -168,11 +175,15 @@ async def _main(o: dict) -> list[Figure]:
         services.start("contracts", "financing")
         for writers in o["writers"]:
             with profiled("http", o["profile"] if writers == 8 else None):
-                s, errors = await ours.http_sign(services, key, writers, o["http_commands"], run)
+                s, errors, cpu = await ours.http_sign(services, key, writers, o["http_commands"], run,
+                                                      meter=Meter(services.processes(), {live_db.parts[3]}))
             rate = o["http_commands"] / s
+            calls = o["http_commands"] // writers * writers   # what _writers sends
             figures.append(Figure(f"HTTP sign, {writers} client{'s' if writers > 1 else ''}", "calls/s", rate,
+                                  ceiling=cpu.ceiling(calls),
+                                  ceiling_by=f"CPU: {1000 * cpu.total / calls:.1f} ms a call in all processes",
                                   target=">= 500" if writers == 8 else "", met=(rate >= 500) if writers == 8 else None,
-                                  detail=f"{errors} errors" if errors else ""))
+                                  detail=f"{errors} errors" if errors else "", cpu=cpu.summary(calls)))
         for processes in o["financing_workers"]:
             extra = services.start_projection_workers(processes - 1) if processes > 1 else []
             label = f"{processes} financing process{'es' if processes > 1 else ''}"
@@ -180,20 +191,29 @@ async def _main(o: dict) -> list[Figure]:
                  f"({label})")
             try:
                 with profiled("live", o["profile"] if processes == 1 else None):
+                    meter = Meter(services.processes(), {live_db.parts[3]})
                     result = await ours.live(services, key, live_db, o["live_rate"], o["live_seconds"],
-                                             f"{run}w{processes}")
+                                             f"{run}w{processes}", meter=meter)
             finally:
                 services.stop(extra)
             tail = f"{result['calls']:,} calls at {result['achieved_rate']:.0f}/s, {label}"
             if result["errors"] or result["missing"]:
                 tail += f", {result['errors']} errors, {result['missing']} never visible"
+            cpu, sending = result["cpu"], result["cpu_sending"]
+            # the load that makes the queueing: the CPUs' share busy while the calls were sent
+            tail += (f", CPU {1000 * cpu.total / result['calls']:.1f} ms a call, {sending.utilisation:.0%} of "
+                     f"{sending.cpus} CPUs busy")
+            usage = cpu.summary(result["calls"]) | {"sending": {
+                "seconds": round(sending.seconds, 3), "utilisation": round(sending.utilisation, 3),
+                "machine_utilisation": round(sending.machine_utilisation, 3)}}
             for what, label_, limit in (("http", "HTTP sign latency", 20), ("visible", "command to projection", 200)):
                 p = result[what]
                 for q in ("p50", "p95", "p99"):
                     figures.append(Figure(f"{label_} {q}, {label}", "ms", p[q],
                                           target=f"p99 < {limit} ms" if q == "p99" else "",
                                           met=(p[q] < limit) if q == "p99" else None, higher_is_better=False,
-                                          detail=tail if q == "p50" else ""))
+                                          detail=tail if q == "p50" else "",
+                                          cpu=usage if (what, q) == ("http", "p50") else None))
         if o["money_invoices"]:
             # run after the live stage (which it would otherwise load), shown beside the HTTP sign rows
             at = 1 + max(i for i, f in enumerate(figures) if f.stage.startswith("HTTP sign,"))
@@ -214,6 +234,42 @@ async def _main(o: dict) -> list[Figure]:
             if live_db:
                 await drop_database(live_db)
     return figures
+
+
+async def _python_clients(settings, db: Database, wanted: set, kafka_ceiling: float,
+                          feed_ceiling: float) -> dict:
+    """The Python client layer alone over the data the rebuilds read (aiokafka over the contracts
+    topic, the store's FeedReader over asyncpg and orjson), as rows of their own and as a second
+    ceiling for the rebuild rows' detail."""
+    out: dict = {"figures": []}
+    meter = Meter(databases={db.parts[3]})
+    if "rebuild-kafka" in wanted:
+        note("Python client alone: aiokafka reading the contracts topic, nothing decoded")
+        topic = settings.topic(CONTRACT_EVENTS)
+        r = await limits.aiokafka_consume(settings.kafka_bootstrap, topic, await topic_partitions(settings, topic),
+                                          meter=meter)
+        out["kafka"] = f"Python client alone: {r['rate']:,.0f}/s"
+        out["figures"].append(Figure("Python client alone: aiokafka reading the topic", "records/s", r["rate"],
+                                     ceiling=kafka_ceiling, ceiling_by="kafka consumer-perf",
+                                     detail=_client_detail(r, "records", "record"), cpu=r.get("cpu")))
+    if "rebuild-feed" in wanted:
+        note("Python client alone: the store's feed read (asyncpg, orjson)")
+        r = await limits.feed_read(db, FINANCING.feed_store, meter=meter)
+        out["feed"] = f"Python client alone: {r['rate']:,.0f}/s"
+        out["figures"].append(Figure("Python client alone: the feed read, asyncpg + orjson", "rows/s", r["rate"],
+                                     ceiling=feed_ceiling, ceiling_by="COPY of the log out",
+                                     detail=_client_detail(r, "rows", "row") + f" ({r['decode_us']:.1f} µs "
+                                                                                 "of them outside asyncpg: orjson)",
+                                     cpu=r.get("cpu")))
+    return out
+
+
+def _client_detail(r: dict, unit: str, one: str) -> str:
+    return f"{r[unit]:,} {unit}, client CPU {r['client_us']:.1f} µs a {one}"
+
+
+def _joined(*parts: str | None) -> str:
+    return ", ".join(p for p in parts if p)
 
 
 MONEY_STEPS = (("issue", "HTTP invoice issue", "invoices/s"), ("accept", "HTTP invoice acceptance", "acceptances/s"),
