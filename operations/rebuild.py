@@ -27,7 +27,7 @@ from sqlalchemy import Text, cast, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from kernel.collection import collection_paused
+from kernel.collection import collect_young, collection_paused
 from operations.projections import ProjectionSpec
 from contract_events.publication import public_data
 from shared.envelope import decode, to_cloudevent
@@ -38,7 +38,6 @@ from shared.eventstore.feed_reader import FeedReader
 from shared.eventstore.store import EventStore, committed_after
 from shared.observability import peak_rss_mib
 from shared.settings import Settings
-from services.financing.adapters.bulk_rebuild import collect_young
 
 CRASH_ENV = "PARCOURS_REBUILD_CRASH_AFTER_BATCHES"  # fault injection for the interruption test
 PATHS_PER_CHUNK = 2000   # apprentice paths computed and written per transaction (a bulk rebuild's phase 2)

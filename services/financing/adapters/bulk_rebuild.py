@@ -15,7 +15,6 @@ The rows are those the live projection writes (same handler functions: ``receive
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import re
 from dataclasses import fields
@@ -26,7 +25,7 @@ from typing import Any, Sequence
 import asyncpg
 import orjson
 
-from kernel.collection import collection_paused
+from kernel.collection import collect_young, collection_paused
 from services.financing.adapters.financing_tables import advances, contract_events, contracts, lines
 from services.financing.adapters.referential import referential_of
 from services.financing.application.apply_contract_events import received, summaries_of
@@ -40,19 +39,6 @@ CRASH_ENV = "PARCOURS_REBUILD_CRASH_AFTER_PATH_CHUNKS"   # fault injection for t
 _EVENT_COLUMNS = ("event_id", "apprentice_id", "contract_id", "sequence", "type", "data", "recorded_at")
 COMPUTED = (contracts.name, lines.name, advances.name)   # the tables phase 2 writes
 _COMPUTED_ROWS = ((contracts.name, ContractSummary), (lines.name, FundingYear), (advances.name, StoredAdvance))
-# containers the batches may leave uncollected (allocated less freed, as CPython's collector counts
-# them) before the youngest generation is collected; CPython's own threshold is 700
-YOUNG_GARBAGE = 50_000
-
-
-def collect_young(threshold: int = YOUNG_GARBAGE) -> None:
-    """Between two batches, with the collector paused (``collection_paused``): the youngest
-    generation collected once the batches have left ``threshold`` containers more than they
-    freed. A collection walks every young container alive, the next batch read ahead included
-    (5,000 events' dicts: ~25 ms), and the rebuild's batches leave no cycles: collected after
-    each batch, it found nothing and was a tenth of the storing phase's CPU."""
-    if gc.get_count()[0] >= threshold:
-        gc.collect(0)
 
 
 @lru_cache(maxsize=None)

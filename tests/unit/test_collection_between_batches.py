@@ -3,8 +3,7 @@ containers (a batch that frees what it allocated pays no walk), and then the cyc
 import gc
 import weakref
 
-from kernel.collection import collection_paused
-from services.financing.adapters.bulk_rebuild import collect_young
+from kernel.collection import collect_young, collection_paused
 
 
 class Node:
