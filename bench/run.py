@@ -179,11 +179,14 @@ async def _main(o: dict) -> list[Figure]:
                                                       meter=Meter(services.processes(), {live_db.parts[3]}))
             rate = o["http_commands"] / s
             calls = o["http_commands"] // writers * writers   # what _writers sends
+            metered = calls and cpu.total   # nothing to divide at a toy size under the clock's tick
             figures.append(Figure(f"HTTP sign, {writers} client{'s' if writers > 1 else ''}", "calls/s", rate,
-                                  ceiling=cpu.ceiling(calls),
-                                  ceiling_by=f"CPU: {1000 * cpu.total / calls:.1f} ms a call in all processes",
+                                  ceiling=cpu.ceiling(calls) if metered else None,
+                                  ceiling_by=f"CPU: {1000 * cpu.total / calls:.1f} ms a call in all processes"
+                                  if metered else "",
                                   target=">= 500" if writers == 8 else "", met=(rate >= 500) if writers == 8 else None,
-                                  detail=f"{errors} errors" if errors else "", cpu=cpu.summary(calls)))
+                                  detail=f"{errors} errors" if errors else "",
+                                  cpu=cpu.summary(calls) if metered else None))
         for processes in o["financing_workers"]:
             extra = services.start_projection_workers(processes - 1) if processes > 1 else []
             label = f"{processes} financing process{'es' if processes > 1 else ''}"
@@ -199,13 +202,14 @@ async def _main(o: dict) -> list[Figure]:
             tail = f"{result['calls']:,} calls at {result['achieved_rate']:.0f}/s, {label}"
             if result["errors"] or result["missing"]:
                 tail += f", {result['errors']} errors, {result['missing']} never visible"
-            cpu, sending = result["cpu"], result["cpu_sending"]
-            # the load that makes the queueing: the CPUs' share busy while the calls were sent
-            tail += (f", CPU {1000 * cpu.total / result['calls']:.1f} ms a call, {sending.utilisation:.0%} of "
-                     f"{sending.cpus} CPUs busy")
-            usage = cpu.summary(result["calls"]) | {"sending": {
-                "seconds": round(sending.seconds, 3), "utilisation": round(sending.utilisation, 3),
-                "machine_utilisation": round(sending.machine_utilisation, 3)}}
+            cpu, sending, usage = result["cpu"], result["cpu_sending"], None
+            if result["calls"]:
+                # the load that makes the queueing: the CPUs' share busy while the calls were sent
+                tail += (f", CPU {1000 * cpu.total / result['calls']:.1f} ms a call, {sending.utilisation:.0%} of "
+                         f"{sending.cpus} CPUs busy")
+                usage = cpu.summary(result["calls"]) | {"sending": {
+                    "seconds": round(sending.seconds, 3), "utilisation": round(sending.utilisation, 3),
+                    "machine_utilisation": round(sending.machine_utilisation, 3)}}
             for what, label_, limit in (("http", "HTTP sign latency", 20), ("visible", "command to projection", 200)):
                 p = result[what]
                 for q in ("p50", "p95", "p99"):
