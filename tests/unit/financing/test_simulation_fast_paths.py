@@ -133,3 +133,12 @@ def test_the_npec_index_follows_rows_added_or_replaced():
     assert lookup(ref, "R1", "1486", date(2025, 1, 1)) == Decimal("5000")
     ref.rows = [NpecRow("R1", "c1", Decimal("6000"), date(2024, 1, 1))]
     assert lookup(ref, "R1", "1486", date(2025, 1, 1)) == Decimal("6000")
+
+
+def test_simulate_json_hands_each_event_over_once_in_order_and_keeps_none():
+    from services.financing.application.simulate import _handed_over
+    events = request(5, 7)["events"]
+    kept = list(events)
+    handed = _handed_over(events)
+    assert next(handed) is kept[0] and len(events) == len(kept) - 1   # dropped as it is read
+    assert [kept[0], *handed] == kept and events == []
