@@ -15,7 +15,7 @@ import asyncpg
 
 from bench.cpu_accounting import Meter
 from kernel.collection import collection_paused
-from services.financing.adapters.bulk_rebuild import collect_young
+from kernel.collection import collect_young
 from bench.environment import Database
 from operations.history_file import read
 
