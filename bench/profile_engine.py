@@ -6,8 +6,10 @@
 (a) the simulation of ``--paths`` generated contract paths, built as
 bench/parcours_stages.simulation_request does: the bench's figure (simulate_json of the JSON text,
 the CLI's path), then its parts inside one pause of the collector as simulate_json runs them:
-decoding (orjson), validation (parse_simulation: the models, then each event's reader check),
-the computation (simulate());
+decoding (orjson), validation (parse_simulation: one pydantic-core check of the events, the
+readers' checks of their data included; the models only for a request it refuses or cannot
+vouch for), the computation (simulate(), which leaves the request alone: simulate_json hands
+its events over instead, freeing each as it is read);
 (b) the rebuild's use: compute() once per apprentice path of a ``--contracts`` history (the
 collector running as it will, every result kept: the figure reported since issue 18 began),
 then as the bulk rebuild runs it (services/financing/adapters/bulk_rebuild.py): one compute() over
@@ -21,6 +23,7 @@ import cProfile
 import gc
 import json
 import pstats
+import resource
 import time
 from collections import defaultdict
 from datetime import date
@@ -73,11 +76,14 @@ def main(paths: int = 10_000, contracts: int = 0, seed: int = 9, profile: str = 
     print(f"simulation: {paths:,} paths, {len(request['events']):,} events, {len(raw) / 1e6:.1f} MB of JSON")
     best = defaultdict(lambda: float("inf"))
     for i in range(repeat):
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         started = CLOCK()
         result = _profiled(i == 0 and profile == "whole", lambda: simulate_json(raw, TODAY))
         del result
         gc.collect(0)     # the collection it leaves pending (its answer's objects), counted in
         best["simulate_json"] = min(best["simulate_json"], CLOCK() - started)
+        if i == 0:        # the first run's new pages (the bench runs it once, in a fresh heap)
+            first = (CLOCK() - started, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults)
         gc.collect()
         with collection_paused():
             started = CLOCK()
@@ -94,7 +100,9 @@ def main(paths: int = 10_000, contracts: int = 0, seed: int = 9, profile: str = 
             best[name] = min(best[name], spent)
         gc.collect()
     print(f"  simulate_json {best['simulate_json']:.3f} s (the bench's figure); its parts: decode {best['decode']:.3f} s, "
-          f"validate {best['validate']:.3f} s, compute {best['compute']:.3f} s (CPU, best of {repeat})")
+          f"validate {best['validate']:.3f} s, compute {best['compute']:.3f} s (CPU, best of {repeat}); "
+          f"the first run {first[0]:.3f} s, {first[1]:,} page faults, peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     if dump:
         with open(dump, "wb") as f:
             f.write(orjson.dumps(result, option=orjson.OPT_SORT_KEYS))

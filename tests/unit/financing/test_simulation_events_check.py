@@ -78,6 +78,7 @@ SIGNED_V1 = {"type": "contract.signed", "subject": "c-v1", "data": {
     {"type": "contract.cancelled", "subject": "c-1"},                              # no data
     {"type": "contract.amended", "subject": "c-1", "data": {}},
     {"type": "contract.something_new", "subject": "c-1", "data": {}},              # a type not catalogued
+    {**SIGNED, "data": {**SIGNED["data"], b"k": "x"}},                             # a key the models convert
 ])
 def test_what_the_check_does_not_vouch_for_is_read_by_the_models(event):
     body = {"events": [SIGNED, event]}
@@ -100,7 +101,7 @@ CANCELLED = {"type": "contract.cancelled", "subject": "c-1", "data": {}}
     {**CANCELLED, "data": None}, {**CANCELLED, "data": []}, {**CANCELLED, "data": {1: "x"}},
     {**CANCELLED, "unknown": 1}, {"subject": "c-1", "data": {}},
     {**SIGNED, "data": {**SIGNED["data"], "contract": None}},
-    {**SIGNED, "data": {**SIGNED["data"], "opco": "a\nb"}},
+    {**SIGNED, "data": {**SIGNED["data"], "opco": "a\nb"}}, {**SIGNED, "data": {**SIGNED["data"], 1: "x"}},
     {**SIGNED_V1, "data": {**SIGNED_V1["data"], "signed_on": "2024-02-30"}},       # the upcast data refused
 ])
 def test_an_event_the_models_refuse_is_refused_with_their_errors(event):
