@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 
+from services.contracts.adapters.contract_streams import SqlContractStreams
 from services.contracts.adapters.deadline_scheduler import tick
 from shared.db import make_engine
 from tests.integration.lifecycle_api import ContractsApi
@@ -76,3 +77,32 @@ async def test_the_running_service_raises_deadlines_on_its_own(env):
         return "contract.transmission_overdue" in await api.event_types(cid)
     await eventually(overdue, what="the scheduler worker to raise transmission_overdue")
     assert (await api.event_types(cid)).count("contract.transmission_overdue") == 1
+
+
+async def test_a_command_on_a_contract_the_scheduler_is_raising_is_not_blocked_by_it(env, monkeypatch):
+    """The scheduler has read two due deadlines; as it loads the first contract, an OPCO-side
+    command with an Idempotency-Key (a transaction of its own) transmits that contract: it takes
+    the contract's stream, then rewrites its deadlines. A scheduler that held the due rows would
+    make it wait for the scheduler's commit while the scheduler waits for it (the deadlock seen
+    under load); here it answers, and the scheduler finds the deadline no longer applies."""
+    api, app, _ = env
+    first, second = [(await api.sign(signed_on="2025-04-25", start_date="2025-04-30",
+                                     planned_end_date="2026-08-31"))["contract_id"] for _ in range(2)]
+    answered: list[int] = []
+
+    class CommandMeanwhile(SqlContractStreams):
+        async def load(self, contract_id):
+            if not answered:
+                answered.append(0)
+                r = await asyncio.wait_for(api.c.post(
+                    f"/v1/contracts/{contract_id}/transmission", json={"transmitted_on": "2025-05-08", "by": "cfa"},
+                    headers={**Keys.header(api.k.cfa_a), "Idempotency-Key": "meanwhile"}), timeout=10)
+                answered[0] = r.status_code
+            return await super().load(contract_id)
+    monkeypatch.setattr("services.contracts.adapters.sql_unit_of_work.SqlContractStreams", CommandMeanwhile)
+    assert await tick(app.state.engine, date(2025, 5, 8)) == 1
+    assert answered == [200]
+    overdue = [cid for cid in (first, second)
+               if "contract.transmission_overdue" in await api.event_types(cid)]
+    transmitted = [cid for cid in (first, second) if "contract.transmitted" in await api.event_types(cid)]
+    assert len(overdue) == len(transmitted) == 1 and overdue != transmitted

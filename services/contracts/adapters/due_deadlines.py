@@ -1,5 +1,5 @@
-"""The deadlines past their last day (``contracts.deadlines``), locked for the scheduler that
-takes them: ``FOR UPDATE SKIP LOCKED``, so another scheduler skips them."""
+"""The deadlines past their last day (``contracts.deadlines``), read without holding them: the
+scheduler raises each at its contract's version (application/scheduler.py)."""
 from __future__ import annotations
 
 from datetime import date
@@ -17,5 +17,5 @@ class SqlDeadlines:
     async def due(self, today: date, limit: int) -> list[tuple[str, str]]:
         rows = await self.conn.execute(select(deadlines.c.contract_id, deadlines.c.kind)
                                        .where(deadlines.c.due_on < today).order_by(deadlines.c.due_on)
-                                       .limit(limit).with_for_update(skip_locked=True))
+                                       .limit(limit))
         return [(r.contract_id, r.kind) for r in rows]

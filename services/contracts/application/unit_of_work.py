@@ -101,7 +101,7 @@ class Secrets(Protocol):
 
 class Deadlines(Protocol):
     async def due(self, today: date, limit: int) -> list[tuple[str, str]]: ...
-    # due: (contract_id, kind) of deadlines past their last day, locked for this unit (others skip them)
+    # due: (contract_id, kind) of deadlines past their last day, oldest first, read without holding them
 
 
 class Idempotency(Protocol):
