@@ -253,17 +253,18 @@ def _vouched(events: Any) -> bool:
     if type(events) is not list or not 1 <= len(events) <= MAX_EVENTS:
         return False
     check = _events_check()
-    try:
-        for i in range(0, len(events), CHECK_CHUNK):
-            check.validate_python(events[i:i + CHECK_CHUNK])
-    except ValidationError:
-        return False
-    for e in events:   # checked dicts: a type, data if required (typed-dict strict), strings
-        data = e.get("data")
-        if not e.get("subject") and not (data or {}).get("contract_id"):
+    for i in range(0, len(events), CHECK_CHUNK):
+        chunk = events[i:i + CHECK_CHUNK]
+        try:
+            check.validate_python(chunk)
+        except ValidationError:
             return False
-        if e["type"] in CURRENT_VERSIONS and (data is None or read_data(e) is not data):
-            return False
+        for e in chunk:   # checked dicts (a type, data a dict, strings), still in the caches
+            data = e["data"]
+            if not e.get("subject") and not data.get("contract_id"):
+                return False
+            if e["type"] in CURRENT_VERSIONS and read_data(e) is not data:
+                return False
     return True
 
 
