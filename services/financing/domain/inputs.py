@@ -134,18 +134,20 @@ def _typed_dict_field(schema: dict) -> dict:
 def _fast_decimal(schema: dict) -> dict:
     """A decimal with bounds or digits checks goes through Python's Decimal (its digits through
     ``as_tuple``) for every value: a plain string of digits that cannot break them is taken first
-    by a pattern (no sign, fewer whole digits than ``le`` and ``max_digits`` allow, at most
-    ``decimal_places`` decimals), anything else by the decimal schema itself."""
+    by a pattern (no sign, fewer whole digits than ``le`` and ``max_digits`` allow, or as many
+    as ``le`` has with a smaller first digit, at most ``decimal_places`` decimals), anything else
+    by the decimal schema itself."""
     if set(schema) - {"type", "ge", "le", "max_digits", "decimal_places", "metadata"} \
             or (schema.get("ge") is not None and schema["ge"] > 0):
         return schema
     places, digits, most = schema.get("decimal_places"), schema.get("max_digits"), schema.get("le")
-    bounds = []
+    bounds, lead = [], 0
     if most is not None:          # below 10 ** n <= le
         n = 0
         while n < 30 and 10 ** (n + 1) <= most:
             n += 1
         bounds.append(n)
+        lead = int(most // 10 ** n)    # le's first digit
     if digits is not None:
         if places is None:
             return schema
@@ -153,6 +155,10 @@ def _fast_decimal(schema: dict) -> dict:
     whole = r"[0-9]{1,%d}" % min(bounds) if bounds else r"[0-9]+"
     if bounds and min(bounds) < 1:
         return schema
+    if lead > 1 and n < 30 and (digits is None or n + 1 <= digits - places):
+        # n + 1 digits, the first below le's: below (first + 1) * 10 ** n <= le (a pay line's
+        # 100 to 199 % of the SMIC, a master's 10 to 59 years of experience)
+        whole = r"(?:[0-9]{1,%d}|[1-%d][0-9]{%d})" % (n, lead - 1, n)
     fraction = r"(\.[0-9]+)?" if places is None else (r"(\.[0-9]{1,%d})?" % places if places else "")
     return core_schema.union_schema([core_schema.str_schema(strict=True, pattern=f"^{whole}{fraction}$"), schema],
                                     mode="left_to_right")

@@ -191,3 +191,34 @@ def test_a_missing_field_or_a_section_of_another_shape_is_checked_as_the_model_c
     if _outcome(_by_fast, event["type"], changed) is None:
         assert expected is None
     assert _outcome(check_data, event["type"], changed) == expected
+
+
+def _decimal_shortcuts(schema) -> list[tuple[str, dict]]:
+    """(pattern, decimal schema) of every decimal the fast checks take by a pattern first."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "union" and schema.get("mode") == "left_to_right" \
+                and schema["choices"][1].get("type") == "decimal":
+            return [(schema["choices"][0]["pattern"], schema["choices"][1])]
+        return [d for k, v in schema.items() if k != "metadata" for d in _decimal_shortcuts(v)]
+    if isinstance(schema, (list, tuple)):
+        return [d for v in schema for d in _decimal_shortcuts(v)]
+    return []
+
+
+SHORTCUTS = sorted({(pattern, repr(decimal)): (pattern, decimal) for event_type in _REQUIRED
+                    for pattern, decimal in _decimal_shortcuts(
+                        _fast_or_kept(reader_model(event_type, _REQUIRED[event_type]).__pydantic_core_schema__))
+                    }.values(), key=lambda d: d[0])
+
+
+def test_the_decimal_shortcuts_include_those_below_le_with_a_smaller_first_digit():
+    assert any("|[1-" in pattern for pattern, _ in SHORTCUTS)   # a pay line's 100 to 199 % of the SMIC
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_what_a_decimal_shortcut_takes_the_decimal_schema_accepts(draw):
+    from pydantic_core import SchemaValidator
+    pattern, decimal = draw.draw(st.sampled_from(SHORTCUTS))
+    text = draw.draw(st.from_regex(pattern.replace("^", r"\A", 1).replace("$", r"\Z"), fullmatch=True))
+    SchemaValidator(decimal).validate_python(text)
