@@ -52,18 +52,20 @@ def add_append_function(schema: str) -> None:
 APPEND_SIGNATURE = "append_events(text[], int[], text[], int[], uuid[], text[], int[], text[], text[])"
 
 
-def plan_generically(function: str) -> None:
-    """``function`` (schema-qualified, with its argument types) plans its queries once per
+def plan_generically(*functions: str) -> None:
+    """Each function (schema-qualified, with its argument types) plans its queries once per
     session and keeps the plan: PostgreSQL otherwise re-plans a plpgsql query each call while it
     deems a plan for the arguments' values cheaper than the generic one, which it always does for
     the append's version check over ``unnest`` of one-element arrays (0.15 ms of planning an
     append, measured with pg_stat_statements' track_planning under the bench's signatures). The
     generic plans are the same index lookups."""
-    op.execute(f"ALTER FUNCTION {function} SET plan_cache_mode = force_generic_plan")
+    for function in functions:
+        op.execute(f"ALTER FUNCTION {function} SET plan_cache_mode = force_generic_plan")
 
 
-def plan_as_before(function: str) -> None:
-    op.execute(f"ALTER FUNCTION {function} RESET plan_cache_mode")
+def plan_as_before(*functions: str) -> None:
+    for function in functions:
+        op.execute(f"ALTER FUNCTION {function} RESET plan_cache_mode")
 
 
 def drop_append_function(schema: str) -> None:

@@ -13,10 +13,8 @@ FUNCTIONS = (f"contracts.{APPEND_SIGNATURE}", "contracts.live_for_apprentice(tex
 
 
 def upgrade():
-    for function in FUNCTIONS:
-        plan_generically(function)
+    plan_generically(*FUNCTIONS)
 
 
 def downgrade():
-    for function in FUNCTIONS:
-        plan_as_before(function)
+    plan_as_before(*FUNCTIONS)

@@ -11,10 +11,8 @@ FUNCTIONS = (f"financing.{APPEND_SIGNATURE}",)
 
 
 def upgrade():
-    for function in FUNCTIONS:
-        plan_generically(function)
+    plan_generically(*FUNCTIONS)
 
 
 def downgrade():
-    for function in FUNCTIONS:
-        plan_as_before(function)
+    plan_as_before(*FUNCTIONS)
