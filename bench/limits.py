@@ -14,8 +14,7 @@ from pathlib import Path
 import asyncpg
 
 from bench.cpu_accounting import Meter
-from kernel.collection import collection_paused
-from kernel.collection import collect_young
+from kernel.collection import collect_young, collection_paused
 from bench.environment import Database
 from operations.history_file import read
 
